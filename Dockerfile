@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1
+#
+# phone-auth: multi-stage build. Needs BuildKit (the default builder in current Docker) for the
+# cache mounts below.
+#
+#   docker build -t phone-auth .
+#   docker run --rm -p 50051:50051 -e SECRET_KEY="$(openssl rand -base64 48)" phone-auth
+
+# ---- build ------------------------------------------------------------------------------------
+# rust:1 tracks the latest stable release; the crate needs 1.88+ (edition 2024).
+FROM rust:1-bookworm AS builder
+WORKDIR /app
+
+# No system protoc: build.rs compiles the .proto files with protox (pure Rust).
+# migrations/ is embedded into the binary by sqlx::migrate! at compile time.
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY proto ./proto
+COPY migrations ./migrations
+COPY src ./src
+
+# The registry and target/ live in cache mounts, which are not part of the image layer, so the
+# binary is copied out of target/ within the same RUN.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/app/target \
+    cargo build --release --locked --bin phone-auth \
+    && install -m 0755 target/release/phone-auth /usr/local/bin/phone-auth
+
+# ---- runtime ----------------------------------------------------------------------------------
+FROM debian:bookworm-slim
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+
+# An unprivileged user; /data is its working directory, where the default SQLite database
+# (DATABASE_URL=sqlite://phone-auth.db?mode=rwc, plus its -wal/-shm files) is created.
+# Mount a volume on /data to keep that database across container restarts.
+RUN groupadd --system --gid 10001 phoneauth \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
+       --shell /usr/sbin/nologin phoneauth \
+    && mkdir -p /data \
+    && chown 10001:10001 /data
+
+COPY --from=builder /usr/local/bin/phone-auth /usr/local/bin/phone-auth
+
+WORKDIR /data
+# The binary's own default is 127.0.0.1:50051, which is unreachable from outside a container.
+ENV LISTEN_ADDR=0.0.0.0:50051
+EXPOSE 50051
+
+# No HEALTHCHECK yet: the image has no gRPC health client and the binary has no `healthcheck`
+# subcommand. Once it exists, add e.g.
+#   HEALTHCHECK --interval=10s --timeout=3s CMD ["/usr/local/bin/phone-auth", "healthcheck"]
+# Until then, probe grpc.health.v1.Health from outside (grpcurl, grpc_health_probe, or the
+# orchestrator's native gRPC probe).
+
+USER 10001
+# SIGTERM (docker stop) flips health to NOT_SERVING and drains calls in flight before exit.
+ENTRYPOINT ["/usr/local/bin/phone-auth"]

@@ -1,0 +1,125 @@
+//! The use cases of the service, free of any transport: what RequestCode, VerifyCode and the
+//! rest do, in domain types. The gRPC layer only converts in and out.
+mod login;
+mod profile;
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use phonenumber::country;
+
+pub use login::{CodeSent, LoggedIn};
+pub use profile::ProfilePage;
+
+use crate::{
+    config::Config,
+    domain::{AuthError, Caller, SecretKey, SessionToken, now_micros},
+    sms::SmsSender,
+    store::{CodeStore, SessionStore, Users},
+};
+
+/// Page size when the request leaves it 0.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// Largest page served; larger requests are coerced down (AIP-158).
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// Settings the use cases need, copied out of [`Config`].
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub default_region: country::Id,
+    pub code_length: usize,
+    pub code_ttl: Duration,
+    pub session_ttl: Duration,
+    pub resend_interval: Duration,
+    pub max_code_attempts: u32,
+    pub sms_template: String,
+    pub admin_phones: HashSet<String>,
+}
+
+impl Policy {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            default_region: config.default_region,
+            code_length: config.code_length,
+            code_ttl: config.code_ttl,
+            session_ttl: config.session_ttl,
+            resend_interval: config.resend_interval,
+            max_code_attempts: crate::config::MAX_CODE_ATTEMPTS,
+            sms_template: "Your code: {code}".into(),
+            admin_phones: config.admin_phones.clone(),
+        }
+    }
+}
+
+/// Everything the use cases run on. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    pub(crate) policy: Arc<Policy>,
+    pub(crate) key: SecretKey,
+    pub(crate) users: Users,
+    pub(crate) codes: Arc<dyn CodeStore>,
+    pub(crate) sessions: Arc<dyn SessionStore>,
+    pub(crate) sms: Arc<dyn SmsSender>,
+}
+
+impl Auth {
+    pub fn new(
+        policy: Policy,
+        key: SecretKey,
+        users: Users,
+        codes: Arc<dyn CodeStore>,
+        sessions: Arc<dyn SessionStore>,
+        sms: Arc<dyn SmsSender>,
+    ) -> Self {
+        Self {
+            policy: Arc::new(policy),
+            key,
+            users,
+            codes,
+            sessions,
+            sms,
+        }
+    }
+
+    /// Resolves a bearer token to the caller it belongs to.
+    pub async fn authenticate(&self, token: &SessionToken) -> Result<Caller, AuthError> {
+        let digest = self.key.session_digest(token);
+        let session = self
+            .sessions
+            .get(&digest)
+            .await?
+            .ok_or(AuthError::Unauthenticated(
+                "the session token is unknown, expired or revoked; log in again",
+            ))?;
+        Ok(Caller {
+            user_id: session.user_id,
+            phone_number: session.phone_number.into(),
+            session: digest,
+        })
+    }
+
+    /// Whether the caller may use administrator RPCs.
+    pub fn is_admin(&self, caller: &Caller) -> bool {
+        self.policy.admin_phones.contains(&caller.phone_number)
+    }
+
+    pub fn code_length(&self) -> usize {
+        self.policy.code_length
+    }
+
+    pub fn default_region(&self) -> country::Id {
+        self.policy.default_region
+    }
+}
+
+/// Applies the default and the ceiling to a requested page size.
+pub fn page_size(requested: u32) -> u32 {
+    match requested {
+        0 => DEFAULT_PAGE_SIZE,
+        n => n.min(MAX_PAGE_SIZE),
+    }
+}
+
+/// `now + duration` in microseconds.
+pub(crate) fn deadline(duration: Duration) -> crate::domain::UnixMicros {
+    now_micros().saturating_add(duration.as_micros().min(i64::MAX as u128) as i64)
+}

@@ -1,0 +1,152 @@
+//! Authentication as a tower layer: the bearer token is read once per call and the result put
+//! into request extensions, where handlers find the caller (Django's `request.user`).
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use tower::{Layer, Service};
+
+use crate::{
+    auth::Auth,
+    domain::{AuthError, Caller, SessionToken},
+};
+
+/// RPCs that need a session; every other path passes through untouched.
+const AUTHENTICATED_METHODS: &[&str] = &[
+    "/phoneauth.v1.AuthService/GetProfile",
+    "/phoneauth.v1.AuthService/SetInviter",
+    "/phoneauth.v1.AuthService/Logout",
+    "/phoneauth.v1.AuthService/ListUsers",
+];
+
+/// What the layer found; handlers turn a rejection into UNAUTHENTICATED (or UNAVAILABLE).
+#[derive(Clone, Debug)]
+pub enum Authentication {
+    Caller(Caller),
+    Rejected(Rejection),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    Missing,
+    Malformed,
+    UnknownOrExpired,
+    StoreUnavailable,
+}
+
+impl From<Rejection> for AuthError {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::Missing => AuthError::Unauthenticated(
+                "missing session token: send metadata `authorization: Bearer <session_token>` from VerifyCode",
+            ),
+            Rejection::Malformed => AuthError::Unauthenticated(
+                "the authorization metadata must be `Bearer <session_token>` with a token from VerifyCode",
+            ),
+            Rejection::UnknownOrExpired => AuthError::Unauthenticated(
+                "the session token is unknown, expired or revoked; log in again",
+            ),
+            Rejection::StoreUnavailable => AuthError::Unavailable {
+                what: "the session store",
+                source: anyhow::anyhow!("session lookup failed (logged when it happened)"),
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthLayer {
+    auth: Auth,
+}
+
+impl AuthLayer {
+    pub fn new(auth: Auth) -> Self {
+        Self { auth }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthMiddleware<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthMiddleware {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthMiddleware<S> {
+    inner: S,
+    auth: Auth,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn std::future::Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B> Service<http::Request<B>> for AuthMiddleware<S>
+where
+    S: Service<http::Request<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<S::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The clone is not ready; keep the one that was polled (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if !AUTHENTICATED_METHODS.contains(&request.uri().path()) {
+            return Box::pin(inner.call(request));
+        }
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let header = request.headers().get(http::header::AUTHORIZATION).cloned();
+            let outcome = authenticate(&auth, header.as_ref()).await;
+            request.extensions_mut().insert(outcome);
+            inner.call(request).await
+        })
+    }
+}
+
+async fn authenticate(auth: &Auth, header: Option<&http::HeaderValue>) -> Authentication {
+    let Some(header) = header else {
+        return Authentication::Rejected(Rejection::Missing);
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        })
+        .and_then(|token| SessionToken::parse(token).ok());
+    let Some(token) = token else {
+        return Authentication::Rejected(Rejection::Malformed);
+    };
+    match auth.authenticate(&token).await {
+        Ok(caller) => Authentication::Caller(caller),
+        Err(AuthError::Unauthenticated(_)) => Authentication::Rejected(Rejection::UnknownOrExpired),
+        Err(error) => {
+            tracing::warn!(error = ?error, "session lookup failed");
+            Authentication::Rejected(Rejection::StoreUnavailable)
+        }
+    }
+}
+
+/// The caller the layer authenticated, or the status to answer with.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, AuthError> {
+    match request.extensions().get::<Authentication>() {
+        Some(Authentication::Caller(caller)) => Ok(caller.clone()),
+        Some(Authentication::Rejected(rejection)) => Err((*rejection).into()),
+        None => Err(AuthError::Internal(anyhow::anyhow!(
+            "the auth layer did not run for this call"
+        ))),
+    }
+}

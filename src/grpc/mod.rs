@@ -1,0 +1,11 @@
+//! The gRPC layer: the AuthService implementation, the authentication layer, and the single
+//! mapping from domain errors to statuses.
+mod auth_layer;
+mod convert;
+mod page_token;
+mod service;
+mod status;
+
+pub use auth_layer::{AuthLayer, Authentication};
+pub use service::AuthApi;
+pub use status::ERROR_DOMAIN;

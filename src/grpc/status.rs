@@ -1,0 +1,80 @@
+//! The one mapping from [`AuthError`] to `tonic::Status`, per the gRPC status-code guide.
+//!
+//! Every status carries a `google.rpc.ErrorInfo` whose reason is stable and machine-readable;
+//! field problems add a `google.rpc.BadRequest`, throttling adds a `google.rpc.RetryInfo`.
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::AuthError;
+
+/// `ErrorInfo.domain` of every error this service returns.
+pub const ERROR_DOMAIN: &str = "phoneauth.v1";
+
+impl From<AuthError> for Status {
+    fn from(error: AuthError) -> Self {
+        let message = error.to_string();
+        let mut details = ErrorDetails::new();
+        let (code, reason) = match &error {
+            AuthError::InvalidField { field, reason } => {
+                details.add_bad_request_violation(*field, reason.clone());
+                (Code::InvalidArgument, "INVALID_FIELD")
+            }
+            AuthError::WrongCode { attempts_left } => {
+                details.add_bad_request_violation("verification_code", message.clone());
+                let left = attempts_left.unwrap_or(0).to_string();
+                details.set_error_info(
+                    "WRONG_CODE",
+                    ERROR_DOMAIN,
+                    HashMap::from([("attempts_left".to_string(), left)]),
+                );
+                return Status::with_error_details(
+                    Code::InvalidArgument,
+                    wrong_code_message(*attempts_left),
+                    details,
+                );
+            }
+            AuthError::Unauthenticated(_) => (Code::Unauthenticated, "UNAUTHENTICATED"),
+            AuthError::PermissionDenied(_) => (Code::PermissionDenied, "PERMISSION_DENIED"),
+            AuthError::InviteCodeNotFound(_) => (Code::NotFound, "INVITE_CODE_NOT_FOUND"),
+            AuthError::OwnInviteCode => {
+                details.add_bad_request_violation("invited_by", message.clone());
+                (Code::InvalidArgument, "OWN_INVITE_CODE")
+            }
+            AuthError::InviterAlreadySet(_) => (Code::AlreadyExists, "INVITER_ALREADY_SET"),
+            AuthError::InviterCycle(_) => {
+                details.add_precondition_failure_violation(
+                    "REFERRAL_CYCLE",
+                    "invited_by",
+                    message.clone(),
+                );
+                (Code::FailedPrecondition, "REFERRAL_CYCLE")
+            }
+            AuthError::Throttled { retry_after, .. } => {
+                details.set_retry_info(Some(*retry_after));
+                (Code::ResourceExhausted, "THROTTLED")
+            }
+            AuthError::Unavailable { what, source } => {
+                tracing::warn!(error = ?source, "{what} is unavailable");
+                (Code::Unavailable, "UNAVAILABLE")
+            }
+            AuthError::Internal(source) => {
+                // The cause chain goes to the log only; the client learns nothing internal.
+                tracing::error!(error = ?source, "internal error");
+                (Code::Internal, "INTERNAL")
+            }
+        };
+        details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+        Status::with_error_details(code, message, details)
+    }
+}
+
+fn wrong_code_message(attempts_left: Option<u32>) -> String {
+    match attempts_left {
+        Some(n) if n > 0 => {
+            format!("the verification code is wrong or has expired ({n} attempts left)")
+        }
+        _ => "the verification code is wrong or has expired; request a new code".to_string(),
+    }
+}

@@ -1,0 +1,50 @@
+//! Delivering codes by SMS. Each provider is an [`SmsSender`]; `console` is for development.
+mod console;
+
+use async_trait::async_trait;
+
+pub use console::ConsoleSender;
+
+use crate::domain::{PhoneNumber, UnixMicros, VerificationCode};
+
+/// One code to deliver.
+#[derive(Debug)]
+pub struct SmsMessage {
+    pub phone: PhoneNumber,
+    pub code: VerificationCode,
+    /// The text to send, with the code filled in.
+    pub text: String,
+    pub expires_at: UnixMicros,
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    /// The provider could not be reached or failed; worth retrying later.
+    #[error("SMS provider unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// The provider refused the message (bad number, bad credentials…); retrying won't help.
+    #[error("SMS provider refused the message")]
+    Rejected(#[source] anyhow::Error),
+}
+
+/// Something that delivers a code to a phone.
+#[async_trait]
+pub trait SmsSender: Send + Sync + 'static {
+    /// Short provider name for logs and metrics.
+    fn name(&self) -> &'static str;
+
+    /// True only for the development sender, whose codes may be shown to the caller.
+    fn reveals_code(&self) -> bool {
+        false
+    }
+
+    async fn send(&self, message: &SmsMessage) -> Result<(), SmsError>;
+}
+
+/// Fills the message template (`{code}`, `{minutes}`).
+pub fn render_text(template: &str, code: &VerificationCode, ttl_seconds: u64) -> String {
+    template
+        .replace("{code}", code.expose())
+        .replace("{minutes}", &ttl_seconds.div_ceil(60).to_string())
+}

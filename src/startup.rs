@@ -1,0 +1,160 @@
+//! Building and running the server. `build` binds the listener first, so callers (tests on
+//! port 0 included) know the address before anything is served.
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    auth::{Auth, Policy},
+    config::{Config, SmsProvider},
+    grpc::{AuthApi, AuthLayer},
+    proto::{self, auth_service_server::AuthServiceServer},
+    sms::{ConsoleSender, SmsSender},
+    store::{Database, MokaCodeStore, MokaSessionStore, Users},
+};
+
+/// Upper bound on entries in each in-memory store; beyond it the least used are evicted.
+const MAX_STORE_ENTRIES: u64 = 5_000_000;
+/// Calls one HTTP/2 connection may have in flight before more wait.
+const CONCURRENCY_PER_CONNECTION: usize = 256;
+/// HTTP/2 streams a client may open at once on one connection.
+const MAX_CONCURRENT_STREAMS: u32 = 256;
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A built server, bound to its address and ready to run.
+pub struct App {
+    listener: TcpListener,
+    config: Config,
+    auth: Auth,
+    db: Database,
+}
+
+/// Connects the stores, applies migrations and binds `config.listen_addr`.
+pub async fn build(config: Config) -> anyhow::Result<App> {
+    if config.secret_key_is_ephemeral {
+        tracing::warn!(
+            "SECRET_KEY is not set: using a random key for this process only (codes and sessions \
+             die with it). Set SECRET_KEY to at least 32 random bytes, e.g. `openssl rand -base64 48`"
+        );
+    }
+    let db = Database::connect(&config.database_url, config.db_max_connections).await?;
+    let sms: Arc<dyn SmsSender> = match config.sms_provider {
+        SmsProvider::Console => {
+            tracing::warn!(
+                "SMS_PROVIDER=console: codes are logged and returned as debug_code; development only"
+            );
+            Arc::new(ConsoleSender)
+        }
+    };
+    let auth = Auth::new(
+        Policy::from_config(&config),
+        config.secret_key.clone(),
+        Users::new(db.clone()),
+        Arc::new(MokaCodeStore::new(MAX_STORE_ENTRIES)),
+        Arc::new(MokaSessionStore::new(MAX_STORE_ENTRIES)),
+        sms,
+    );
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on LISTEN_ADDR={}", config.listen_addr))?;
+    Ok(App {
+        listener,
+        config,
+        auth,
+        db,
+    })
+}
+
+impl App {
+    /// The address actually bound (the real port when LISTEN_ADDR asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes; then health turns NOT_SERVING, new connections are
+    /// refused and calls in flight finish before this returns.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<AuthServiceServer<AuthApi>>().await;
+        let reflection_v1 = reflection().build_v1().context("building reflection v1")?;
+        let reflection_v1alpha = reflection()
+            .build_v1alpha()
+            .context("building reflection v1alpha")?;
+        let max_bytes = self.config.max_request_bytes;
+        let auth_service = AuthServiceServer::new(AuthApi::new(self.auth.clone()))
+            .max_decoding_message_size(max_bytes);
+
+        let addr = self.local_addr();
+        tracing::info!(%addr, "phone-auth serving gRPC");
+        let result = Server::builder()
+            .timeout(self.config.request_timeout)
+            .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
+            .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            .layer(AuthLayer::new(self.auth.clone()))
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(auth_service)
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(self.listener),
+                drain_on(shutdown, health),
+            )
+            .await
+            .context("gRPC server failed");
+        self.db.close().await;
+        tracing::info!("phone-auth stopped");
+        result
+    }
+}
+
+/// Reflection over our API and health; grpcurl ≤1.8 and older GUI tools speak only v1alpha,
+/// so both versions are served.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Completes when `shutdown` does, after flipping every health status to NOT_SERVING.
+async fn drain_on(shutdown: impl Future<Output = ()>, health: HealthReporter) {
+    shutdown.await;
+    tracing::info!("shutting down: health NOT_SERVING, draining calls in flight");
+    health.set_not_serving::<AuthServiceServer<AuthApi>>().await;
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

@@ -1,0 +1,106 @@
+//! Pending verification codes: only an HMAC of each code is kept, with its tries left.
+use async_trait::async_trait;
+use moka::{future::Cache, ops::compute::Op};
+
+use super::expiry::{AtDeadline, Expires};
+use crate::domain::{AuthError, Digest, UnixMicros, now_micros};
+
+/// A code waiting to be entered.
+#[derive(Clone, Debug)]
+pub struct PendingCode {
+    pub digest: Digest,
+    pub attempts_left: u32,
+    pub expires_at: UnixMicros,
+}
+
+impl Expires for PendingCode {
+    fn expires_at(&self) -> UnixMicros {
+        self.expires_at
+    }
+}
+
+/// What checking a code found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// The code matched and has been consumed.
+    Accepted,
+    /// The code did not match; `attempts_left` tries remain (0: the code is now destroyed).
+    Rejected { attempts_left: u32 },
+    /// No live code for this phone: never sent, expired, used or destroyed.
+    Missing,
+}
+
+/// Where pending codes live, keyed by E.164 phone number.
+#[async_trait]
+pub trait CodeStore: Send + Sync + 'static {
+    /// Stores a code for the phone, replacing any earlier one.
+    async fn put(&self, phone: &str, code: PendingCode) -> Result<(), AuthError>;
+
+    /// Checks `digest` against the phone's code atomically: a match consumes the code (so of
+    /// two concurrent correct attempts exactly one is accepted); a miss spends one try and
+    /// destroys the code when none are left.
+    async fn check(&self, phone: &str, digest: Digest) -> Result<CodeCheck, AuthError>;
+
+    /// How many codes are pending (for metrics and memory checks).
+    fn entry_count(&self) -> u64;
+}
+
+/// The single-node store: a moka cache whose entries expire at their own deadline.
+pub struct MokaCodeStore {
+    cache: Cache<String, PendingCode>,
+}
+
+impl MokaCodeStore {
+    pub fn new(max_entries: u64) -> Self {
+        Self {
+            cache: Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(AtDeadline)
+                .build(),
+        }
+    }
+}
+
+#[async_trait]
+impl CodeStore for MokaCodeStore {
+    async fn put(&self, phone: &str, code: PendingCode) -> Result<(), AuthError> {
+        self.cache.insert(phone.to_owned(), code).await;
+        Ok(())
+    }
+
+    async fn check(&self, phone: &str, digest: Digest) -> Result<CodeCheck, AuthError> {
+        let mut outcome = CodeCheck::Missing;
+        let now = now_micros();
+        // The closure runs under moka's per-key lock, which makes check-and-consume atomic.
+        self.cache
+            .entry_by_ref(phone)
+            .and_compute_with(|entry| {
+                let op = match entry.map(|e| e.into_value()) {
+                    None => Op::Nop,
+                    Some(pending) if pending.expires_at <= now => Op::Remove,
+                    Some(pending) if pending.digest == digest => {
+                        outcome = CodeCheck::Accepted;
+                        Op::Remove
+                    }
+                    Some(mut pending) => {
+                        pending.attempts_left = pending.attempts_left.saturating_sub(1);
+                        outcome = CodeCheck::Rejected {
+                            attempts_left: pending.attempts_left,
+                        };
+                        if pending.attempts_left == 0 {
+                            Op::Remove
+                        } else {
+                            Op::Put(pending)
+                        }
+                    }
+                };
+                std::future::ready(op)
+            })
+            .await;
+        Ok(outcome)
+    }
+
+    fn entry_count(&self) -> u64 {
+        self.cache.entry_count()
+    }
+}

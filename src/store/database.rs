@@ -1,0 +1,137 @@
+//! The SQL database: embedded SQLite by default, PostgreSQL when DATABASE_URL says so.
+//!
+//! Both speak the same SQL here (`$N` placeholders, `RETURNING`, `ON CONFLICT`, recursive CTEs),
+//! so every query is written once and run on either pool through [`on_pool!`].
+use std::{str::FromStr, time::Duration};
+
+use anyhow::Context;
+use sqlx::{
+    PgPool, Postgres, Sqlite, SqlitePool, Transaction,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::domain::AuthError;
+
+/// How long a call waits for a pooled connection before answering UNAVAILABLE.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A connection pool to one of the supported databases.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool `$db` holds. The body is type-checked
+/// once per backend, so a query that does not suit both fails to compile.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Database::Sqlite($pool) => $body,
+            $crate::store::Database::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Database {
+    /// Connects and applies pending migrations. Migrations take a lock, so several instances
+    /// starting at once apply them exactly once.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect(url)
+                .await
+                .context("cannot connect to PostgreSQL (DATABASE_URL)")?;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&pool)
+                .await
+                .context("migrating PostgreSQL")?;
+            Self::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .context("DATABASE_URL is not a valid sqlite: URL")?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .context("cannot open the SQLite database (DATABASE_URL)")?;
+            sqlx::migrate!("./migrations/sqlite")
+                .run(&pool)
+                .await
+                .context("migrating SQLite")?;
+            Self::Sqlite(pool)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:, postgres:// or postgresql://");
+        };
+        Ok(db)
+    }
+
+    /// Answers whether the database serves queries right now.
+    pub async fn ping(&self) -> Result<(), AuthError> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop).map_err(db_error))
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Opening a transaction that will write, serialised where the backend needs it.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    /// Starts a transaction that holds the referral-graph write lock until it ends, so that
+    /// checks made inside it (cycle, inviter already set) stay true until commit.
+    async fn begin_graph_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = Sqlite;
+    async fn begin_graph_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        // IMMEDIATE takes SQLite's single write lock up front instead of on first write, so two
+        // transactions cannot both read the old graph and then both write.
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = Postgres;
+    async fn begin_graph_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        /// Arbitrary constant naming the referral-graph lock.
+        const REFERRAL_GRAPH_LOCK: i64 = 0x7068_6f6e_6561_7574; // "phoneaut"
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(REFERRAL_GRAPH_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+/// Maps a database error: connectivity problems become UNAVAILABLE, the rest INTERNAL.
+pub(crate) fn db_error(error: sqlx::Error) -> AuthError {
+    use sqlx::Error::*;
+    match error {
+        PoolTimedOut | PoolClosed | Io(_) | Tls(_) | WorkerCrashed => AuthError::Unavailable {
+            what: "the database",
+            source: error.into(),
+        },
+        other => AuthError::Internal(anyhow::Error::new(other).context("database query failed")),
+    }
+}
+
+/// True when `error` is a unique-constraint violation.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}

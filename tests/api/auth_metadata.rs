@@ -1,0 +1,87 @@
+use phone_auth::proto::GetProfileRequest;
+use tonic::{Code, Request, metadata::MetadataValue};
+
+use crate::helpers::{TestApp, assert_status};
+
+async fn profile_with_header(app: &TestApp, value: Option<&str>) -> Result<(), tonic::Status> {
+    let mut request = Request::new(GetProfileRequest::default());
+    if let Some(value) = value {
+        let value: MetadataValue<_> = value.parse().unwrap();
+        request.metadata_mut().insert("authorization", value);
+    }
+    app.client.clone().get_profile(request).await.map(drop)
+}
+
+#[tokio::test]
+async fn calls_without_a_token_are_unauthenticated_and_say_how_to_authenticate() {
+    let app = TestApp::spawn().await;
+    assert_status(
+        profile_with_header(&app, None).await,
+        Code::Unauthenticated,
+        "authorization: Bearer",
+    );
+}
+
+#[tokio::test]
+async fn malformed_authorization_metadata_is_unauthenticated() {
+    let app = TestApp::spawn().await;
+    for value in [
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not-a-token",
+        "token-without-scheme",
+    ] {
+        assert_status(
+            profile_with_header(&app, Some(value)).await,
+            Code::Unauthenticated,
+            "Bearer <session_token>",
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_well_formed_but_unknown_token_is_unauthenticated() {
+    let app = TestApp::spawn().await;
+    let forged = format!("Bearer {}", "A".repeat(43));
+    assert_status(
+        profile_with_header(&app, Some(&forged)).await,
+        Code::Unauthenticated,
+        "log in again",
+    );
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let user = app.login("+79123456789").await;
+    profile_with_header(&app, Some(&format!("bearer {}", user.token)))
+        .await
+        .expect("lower-case scheme works");
+}
+
+#[tokio::test]
+async fn a_session_expires_after_its_ttl() {
+    let app = TestApp::spawn_with(&[("SESSION_TTL_SECONDS", "1")]).await;
+    let user = app.login("+79123456789").await;
+    app.profile(&user.token).await.expect("fresh session works");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_status(
+        app.profile(&user.token).await,
+        Code::Unauthenticated,
+        "expired",
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_not_shared_between_servers_with_different_keys() {
+    let first = TestApp::spawn().await;
+    let other =
+        TestApp::spawn_with(&[("SECRET_KEY", "another-secret-key-that-is-at-least-32-bytes")])
+            .await;
+    let user = first.login("+79123456789").await;
+    assert_status(
+        other.profile(&user.token).await,
+        Code::Unauthenticated,
+        "unknown",
+    );
+}

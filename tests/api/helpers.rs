@@ -1,0 +1,260 @@
+//! Spawns the real server in-process on port 0 with a fresh database, and drives it with the
+//! generated tonic client.
+//!
+//! The database is a new SQLite file per test, or, when TEST_DATABASE_URL names a PostgreSQL
+//! server, a new database on it per test (named `phoneauth_test_<uuid>`).
+use std::collections::HashMap;
+
+use phone_auth::{
+    Config,
+    proto::{self, auth_service_client::AuthServiceClient},
+};
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::sync::oneshot;
+use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
+
+pub const ADMIN_PHONE: &str = "+79990001000";
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub client: AuthServiceClient<Channel>,
+    pub database_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A logged-in user as the tests see them.
+pub struct LoggedIn {
+    pub phone: String,
+    pub token: String,
+    pub profile: proto::Profile,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawns with extra environment-style settings layered over the test defaults.
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(&dir).await;
+        Self::spawn_in(dir, database_url, vars).await
+    }
+
+    /// A second server on an existing database (as after a restart or beside another instance).
+    pub async fn spawn_on(database_url: &str) -> Self {
+        Self::spawn_in(
+            tempfile::tempdir().expect("temp dir"),
+            database_url.to_owned(),
+            &[],
+        )
+        .await
+    }
+
+    async fn spawn_in(dir: tempfile::TempDir, database_url: String, vars: &[(&str, &str)]) -> Self {
+        let mut env: HashMap<String, String> = [
+            (
+                "SECRET_KEY",
+                "test-secret-key-that-is-at-least-32-bytes-long",
+            ),
+            ("LISTEN_ADDR", "127.0.0.1:0"),
+            ("ADMIN_PHONES", ADMIN_PHONE),
+            ("DB_MAX_CONNECTIONS", "4"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.insert("DATABASE_URL".into(), database_url.clone());
+        env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config =
+            Config::from_lookup(|name| env.get(name).cloned()).expect("test config is valid");
+        let app = phone_auth::build(config).await.expect("server builds");
+        let addr = app.local_addr();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        let client = AuthServiceClient::connect(format!("http://{addr}"))
+            .await
+            .expect("client connects");
+        Self {
+            addr,
+            client,
+            database_url,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// Stops the server gracefully and waits until it has drained.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server exits cleanly");
+        }
+    }
+
+    /// Requests a code and returns it (the console sender shows it as debug_code).
+    pub async fn request_code(&self, phone: &str) -> String {
+        let response = self
+            .client
+            .clone()
+            .request_code(proto::RequestCodeRequest {
+                phone_number: phone.into(),
+            })
+            .await
+            .expect("RequestCode succeeds")
+            .into_inner();
+        assert!(
+            !response.debug_code.is_empty(),
+            "console sender returns the code"
+        );
+        response.debug_code
+    }
+
+    pub async fn verify(
+        &self,
+        phone: &str,
+        code: &str,
+    ) -> Result<proto::VerifyCodeResponse, Status> {
+        self.client
+            .clone()
+            .verify_code(proto::VerifyCodeRequest {
+                phone_number: phone.into(),
+                verification_code: code.into(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Logs `phone` in through RequestCode and VerifyCode.
+    pub async fn login(&self, phone: &str) -> LoggedIn {
+        let code = self.request_code(phone).await;
+        let response = self
+            .verify(phone, &code)
+            .await
+            .expect("VerifyCode succeeds");
+        LoggedIn {
+            phone: response.profile.as_ref().unwrap().phone_number.clone(),
+            token: response.session_token,
+            profile: response.profile.unwrap(),
+        }
+    }
+
+    pub async fn profile(&self, token: &str) -> Result<proto::Profile, Status> {
+        self.client
+            .clone()
+            .get_profile(authed(token, proto::GetProfileRequest::default()))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn set_inviter(&self, token: &str, code: &str) -> Result<proto::Profile, Status> {
+        self.client
+            .clone()
+            .set_inviter(authed(
+                token,
+                proto::SetInviterRequest {
+                    invited_by: code.into(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Wraps `message` with `authorization: Bearer <token>`.
+pub fn authed<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    let value: MetadataValue<_> = format!("Bearer {token}").parse().expect("ascii token");
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
+/// A distinct, valid Russian mobile number for each `n`.
+pub fn phone(n: u32) -> String {
+    format!("+7912{n:07}")
+}
+
+/// Asserts the status code and that the message contains `needle`.
+#[track_caller]
+pub fn assert_status<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    needle: &str,
+) -> Status {
+    let status = result.expect_err("the call must fail");
+    assert_eq!(status.code(), code, "unexpected status: {status:?}");
+    assert!(
+        status.message().contains(needle),
+        "message {:?} lacks {needle:?}",
+        status.message()
+    );
+    status
+}
+
+/// The field named by the status's google.rpc.BadRequest detail.
+pub fn bad_request_field(status: &Status) -> Option<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()?
+        .field_violations
+        .first()
+        .map(|v| v.field.clone())
+}
+
+async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| url.starts_with("postgres"))
+    {
+        Some(admin_url) => {
+            let name = format!("phoneauth_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL is reachable");
+            admin
+                .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+                .await
+                .expect("create test database");
+            let base = admin_url.split('?').next().unwrap();
+            let (server, _) = base
+                .rsplit_once('/')
+                .expect("TEST_DATABASE_URL has a database path");
+            format!("{server}/{name}")
+        }
+        None => format!("sqlite://{}/test.db?mode=rwc", dir.path().display()),
+    }
+}
+
+/// True when `code` is 6 characters from the invite-code alphabet (no 0/O, 1/I/L).
+pub fn invite_alphabet_ok(code: &str) -> bool {
+    code.len() == 6
+        && code
+            .bytes()
+            .all(|b| b"23456789ABCDEFGHJKMNPQRSTUVWXYZ".contains(&b))
+}

@@ -1,0 +1,113 @@
+//! SetInviter under concurrency: the database must referee, not a check-then-write.
+use futures::future::join_all;
+use tonic::Code;
+
+use crate::helpers::{LoggedIn, TestApp, phone};
+
+async fn set_concurrently(
+    app: &TestApp,
+    calls: Vec<(&LoggedIn, String)>,
+) -> Vec<Result<phone_auth::proto::Profile, tonic::Status>> {
+    let futures = calls.into_iter().map(|(user, code)| {
+        let mut client = app.client.clone();
+        let token = user.token.clone();
+        tokio::spawn(async move {
+            client
+                .set_inviter(crate::helpers::authed(
+                    &token,
+                    phone_auth::proto::SetInviterRequest { invited_by: code },
+                ))
+                .await
+                .map(|r| r.into_inner())
+        })
+    });
+    join_all(futures)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_set_inviter_calls_for_one_user_store_exactly_one_inviter() {
+    let app = TestApp::spawn().await;
+    let user = app.login(&phone(100)).await;
+    let mut inviters = Vec::new();
+    for n in 0..8 {
+        inviters.push(app.login(&phone(n)).await);
+    }
+    let calls = inviters
+        .iter()
+        .map(|i| (&user, i.profile.invite_code.clone()))
+        .collect();
+    let results = set_concurrently(&app, calls).await;
+
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let stored = app.profile(&user.token).await.unwrap().invited_by;
+    assert_eq!(winners[0].invited_by, stored);
+    for loser in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(loser.code(), Code::AlreadyExists);
+        assert!(loser.message().contains(&stored), "{}", loser.message());
+    }
+    let mut total = 0;
+    for inviter in &inviters {
+        let profile = app.profile(&inviter.token).await.unwrap();
+        total += profile.referral_count;
+        assert_eq!(profile.referral_count == 1, profile.invite_code == stored);
+    }
+    assert_eq!(total, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mutual_set_inviter_at_the_same_instant_lets_exactly_one_link_through() {
+    let app = TestApp::spawn().await;
+    for round in 0..10 {
+        let a = app.login(&phone(2 * round)).await;
+        let b = app.login(&phone(2 * round + 1)).await;
+        let results = set_concurrently(
+            &app,
+            vec![
+                (&a, b.profile.invite_code.clone()),
+                (&b, a.profile.invite_code.clone()),
+            ],
+        )
+        .await;
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "round {round}: {results:?}");
+        let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
+        let a_inviter = app.profile(&a.token).await.unwrap().invited_by;
+        let b_inviter = app.profile(&b.token).await.unwrap().invited_by;
+        // Exactly one direction is stored.
+        assert!(
+            (a_inviter == b.profile.invite_code && b_inviter.is_empty())
+                || (b_inviter == a.profile.invite_code && a_inviter.is_empty()),
+            "round {round}: a→{a_inviter:?} b→{b_inviter:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_three_way_cycle_attempted_at_once_stores_at_most_two_links() {
+    let app = TestApp::spawn().await;
+    for round in 0..5 {
+        let users = [
+            app.login(&phone(3 * round)).await,
+            app.login(&phone(3 * round + 1)).await,
+            app.login(&phone(3 * round + 2)).await,
+        ];
+        let calls = (0..3)
+            .map(|i| (&users[i], users[(i + 1) % 3].profile.invite_code.clone()))
+            .collect();
+        let results = set_concurrently(&app, calls).await;
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            2,
+            "round {round}: {results:?}"
+        );
+        let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(refused.code(), Code::FailedPrecondition);
+    }
+}
