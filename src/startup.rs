@@ -1,11 +1,11 @@
 //! Building and running the server. `build` binds the listener first, so callers (tests on
 //! port 0 included) know the address before anything is served.
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
@@ -14,17 +14,11 @@ use crate::{
     grpc::{AuthApi, AuthLayer},
     proto::{self, auth_service_server::AuthServiceServer},
     sms::{ConsoleSender, SmsSender},
-    store::{Database, MokaCodeStore, MokaSessionStore, Users},
+    store::{Database, MokaCodeStore, MokaRateLimits, MokaSessionStore, Users},
 };
 
 /// Upper bound on entries in each in-memory store; beyond it the least used are evicted.
 const MAX_STORE_ENTRIES: u64 = 5_000_000;
-/// Calls one HTTP/2 connection may have in flight before more wait.
-const CONCURRENCY_PER_CONNECTION: usize = 256;
-/// HTTP/2 streams a client may open at once on one connection.
-const MAX_CONCURRENT_STREAMS: u32 = 256;
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A built server, bound to its address and ready to run.
 pub struct App {
@@ -32,6 +26,7 @@ pub struct App {
     config: Config,
     auth: Auth,
     db: Database,
+    tls: Option<Identity>,
 }
 
 /// Connects the stores, applies migrations and binds `config.listen_addr`.
@@ -58,7 +53,18 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         Arc::new(MokaCodeStore::new(MAX_STORE_ENTRIES)),
         Arc::new(MokaSessionStore::new(MAX_STORE_ENTRIES)),
         sms,
+        Arc::new(MokaRateLimits::new(MAX_STORE_ENTRIES)),
     );
+    let tls = match &config.tls {
+        Some((cert, key)) => {
+            let cert = std::fs::read(cert)
+                .with_context(|| format!("cannot read TLS_CERT_FILE={}", cert.display()))?;
+            let key = std::fs::read(key)
+                .with_context(|| format!("cannot read TLS_KEY_FILE={}", key.display()))?;
+            Some(Identity::from_pem(cert, key))
+        }
+        None => None,
+    };
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("cannot listen on LISTEN_ADDR={}", config.listen_addr))?;
@@ -67,6 +73,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         config,
         auth,
         db,
+        tls,
     })
 }
 
@@ -90,18 +97,26 @@ impl App {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .context("building reflection v1alpha")?;
-        let max_bytes = self.config.max_request_bytes;
-        let auth_service = AuthServiceServer::new(AuthApi::new(self.auth.clone()))
-            .max_decoding_message_size(max_bytes);
+        let transport = &self.config.transport;
+        let api = AuthApi::new(self.auth.clone(), &self.config.limits.trusted_proxies);
+        let auth_service =
+            AuthServiceServer::new(api).max_decoding_message_size(transport.max_request_bytes);
 
         let addr = self.local_addr();
-        tracing::info!(%addr, "phone-auth serving gRPC");
-        let result = Server::builder()
-            .timeout(self.config.request_timeout)
-            .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
-            .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
-            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
-            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        let mut server = Server::builder();
+        if let Some(identity) = self.tls.clone() {
+            server = server
+                .tls_config(ServerTlsConfig::new().identity(identity))
+                .context("configuring TLS")?;
+        }
+        tracing::info!(%addr, tls = self.tls.is_some(), "phone-auth serving gRPC");
+        let keepalive = Some(transport.keepalive_interval).filter(|d| !d.is_zero());
+        let result = server
+            .timeout(transport.request_timeout)
+            .concurrency_limit_per_connection(transport.concurrency_per_connection)
+            .max_concurrent_streams(transport.max_concurrent_streams)
+            .http2_keepalive_interval(keepalive)
+            .http2_keepalive_timeout(Some(transport.keepalive_timeout))
             .layer(AuthLayer::new(self.auth.clone()))
             .add_service(health_service)
             .add_service(reflection_v1)

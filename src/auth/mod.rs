@@ -1,20 +1,27 @@
 //! The use cases of the service, free of any transport: what RequestCode, VerifyCode and the
 //! rest do, in domain types. The gRPC layer only converts in and out.
-mod login;
 mod profile;
+mod request_code;
+mod throttle;
+mod verify_code;
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use phonenumber::country;
 
-pub use login::{CodeSent, LoggedIn};
 pub use profile::ProfilePage;
+pub use request_code::CodeSent;
+pub use verify_code::LoggedIn;
 
 use crate::{
-    config::Config,
-    domain::{AuthError, Caller, SecretKey, SessionToken, now_micros},
+    config::{Config, LimitsConfig},
+    domain::{AuthError, Caller, SecretKey, SessionToken, VerificationCode, now_micros},
     sms::SmsSender,
-    store::{CodeStore, SessionStore, Users},
+    store::{CodeStore, RateLimits, SessionStore, Users},
 };
 
 /// Page size when the request leaves it 0.
@@ -29,10 +36,12 @@ pub struct Policy {
     pub code_length: usize,
     pub code_ttl: Duration,
     pub session_ttl: Duration,
-    pub resend_interval: Duration,
     pub max_code_attempts: u32,
     pub sms_template: String,
     pub admin_phones: HashSet<String>,
+    pub test_phone_codes: HashMap<String, VerificationCode>,
+    pub allowed_regions: HashSet<country::Id>,
+    pub limits: LimitsConfig,
 }
 
 impl Policy {
@@ -42,10 +51,12 @@ impl Policy {
             code_length: config.code_length,
             code_ttl: config.code_ttl,
             session_ttl: config.session_ttl,
-            resend_interval: config.resend_interval,
             max_code_attempts: crate::config::MAX_CODE_ATTEMPTS,
             sms_template: "Your code: {code}".into(),
             admin_phones: config.admin_phones.clone(),
+            test_phone_codes: config.test_phone_codes.clone(),
+            allowed_regions: config.allowed_regions.clone(),
+            limits: config.limits.clone(),
         }
     }
 }
@@ -59,6 +70,9 @@ pub struct Auth {
     pub(crate) codes: Arc<dyn CodeStore>,
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
+    pub(crate) limits: Arc<dyn RateLimits>,
+    /// When the SMS-budget breaker last logged its error (one line per window).
+    pub(crate) budget_alarm: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Auth {
@@ -69,6 +83,7 @@ impl Auth {
         codes: Arc<dyn CodeStore>,
         sessions: Arc<dyn SessionStore>,
         sms: Arc<dyn SmsSender>,
+        limits: Arc<dyn RateLimits>,
     ) -> Self {
         Self {
             policy: Arc::new(policy),
@@ -77,6 +92,8 @@ impl Auth {
             codes,
             sessions,
             sms,
+            limits,
+            budget_alarm: Arc::default(),
         }
     }
 

@@ -1,4 +1,5 @@
 //! Domain values: parsed once at the edge, trusted everywhere inside.
+mod client_addr;
 mod error;
 mod invite_code;
 mod phone_number;
@@ -7,6 +8,7 @@ mod session_token;
 mod user;
 mod verification_code;
 
+pub use client_addr::ClientAddr;
 pub use error::AuthError;
 pub use invite_code::{InviteCode, InviteCodeError};
 pub use phone_number::{PhoneNumber, PhoneNumberError};

@@ -13,6 +13,7 @@ const MAX_INPUT_LEN: usize = 64;
 pub struct PhoneNumber {
     e164: String,
     region: Option<country::Id>,
+    kind: phonenumber::Type,
 }
 
 /// Why a string is not a phone number; the message is shown to the caller.
@@ -46,8 +47,11 @@ impl PhoneNumber {
         }
         // The parser has panicked on odd inputs in past releases; a panic must never take a
         // request down with it, so it is contained and treated as "not a number".
+        // International input carries its own country code; giving the parser a default
+        // region anyway makes it misread some numbers (e.g. +1 800… under RU).
+        let region = (!input.starts_with('+')).then_some(default_region);
         let parsed = std::panic::catch_unwind(|| {
-            let number = phonenumber::parse(Some(default_region), input).ok()?;
+            let number = phonenumber::parse(region, input).ok()?;
             phonenumber::is_valid(&number).then_some(number)
         })
         .ok()
@@ -57,6 +61,7 @@ impl PhoneNumber {
         Ok(Self {
             e164,
             region: parsed.country().id(),
+            kind: parsed.number_type(&phonenumber::metadata::DATABASE),
         })
     }
 
@@ -68,6 +73,23 @@ impl PhoneNumber {
     /// The ISO 3166 region the number belongs to, when the metadata knows it.
     pub fn region(&self) -> Option<country::Id> {
         self.region
+    }
+}
+
+impl PhoneNumber {
+    /// Whether numbers of this kind can receive an SMS. Fixed-line, premium-rate, shared-cost,
+    /// toll-free and the like cannot, and are favourite targets of SMS-pumping fraud.
+    pub fn can_receive_sms(&self) -> bool {
+        use phonenumber::Type::*;
+        matches!(
+            self.kind,
+            Mobile | FixedLineOrMobile | PersonalNumber | Voip
+        )
+    }
+
+    /// The number's kind as libphonenumber classifies it, for messages and logs.
+    pub fn kind(&self) -> phonenumber::Type {
+        self.kind
     }
 }
 
@@ -95,6 +117,23 @@ mod tests {
     fn international_formats_normalise_to_e164() {
         assert_eq!(ru("+7 912 345 67 89").unwrap().as_e164(), "+79123456789");
         assert_eq!(ru("+1 (650) 253-0000").unwrap().as_e164(), "+16502530000");
+    }
+
+    #[test]
+    fn mobiles_can_receive_sms_and_landlines_or_premium_numbers_cannot() {
+        assert!(ru("+79123456789").unwrap().can_receive_sms());
+        assert!(
+            !ru("+74951234567").unwrap().can_receive_sms(),
+            "Moscow landline"
+        );
+        assert!(
+            !ru("+18002345678").unwrap().can_receive_sms(),
+            "US toll-free"
+        );
+        assert!(
+            !ru("+19002345678").unwrap().can_receive_sms(),
+            "US premium rate"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The gRPC layer: the AuthService implementation, the authentication layer, and the single
 //! mapping from domain errors to statuses.
 mod auth_layer;
+mod client_addr;
 mod convert;
 mod page_token;
 mod service;

@@ -1,7 +1,9 @@
 //! The AuthService RPCs: convert the request into domain values, call [`Auth`], convert back.
 use tonic::{Request, Response, Status};
 
-use super::{auth_layer::caller, page_token};
+use ipnet::IpNet;
+
+use super::{auth_layer::caller, client_addr::client_addr, page_token};
 use crate::{
     auth::{Auth, page_size},
     domain::{AuthError, InviteCode, InviteCodeError, PhoneNumber, VerificationCode},
@@ -12,11 +14,15 @@ use crate::{
 #[derive(Clone)]
 pub struct AuthApi {
     auth: Auth,
+    trusted_proxies: std::sync::Arc<[IpNet]>,
 }
 
 impl AuthApi {
-    pub fn new(auth: Auth) -> Self {
-        Self { auth }
+    pub fn new(auth: Auth, trusted_proxies: &[IpNet]) -> Self {
+        Self {
+            auth,
+            trusted_proxies: trusted_proxies.into(),
+        }
     }
 
     fn phone(&self, input: &str) -> Result<PhoneNumber, AuthError> {
@@ -32,7 +38,8 @@ impl AuthService for AuthApi {
         request: Request<pb::RequestCodeRequest>,
     ) -> Result<Response<pb::RequestCodeResponse>, Status> {
         let phone = self.phone(&request.get_ref().phone_number)?;
-        let sent = self.auth.request_code(phone).await?;
+        let client = client_addr(&request, &self.trusted_proxies);
+        let sent = self.auth.request_code(phone, client).await?;
         Ok(Response::new(pb::RequestCodeResponse {
             phone_number: sent.phone.as_e164().to_owned(),
             expires_in_seconds: sent.expires_in_seconds,
@@ -53,7 +60,8 @@ impl AuthService for AuthApi {
         let phone = self.phone(&body.phone_number)?;
         let code = VerificationCode::parse(&body.verification_code, self.auth.code_length())
             .map_err(|e| AuthError::invalid("verification_code", e))?;
-        let login = self.auth.verify_code(phone, code).await?;
+        let client = client_addr(&request, &self.trusted_proxies);
+        let login = self.auth.verify_code(phone, code, client).await?;
         Ok(Response::new(pb::VerifyCodeResponse {
             session_token: login.token.expose(),
             profile: Some(login.profile.into()),

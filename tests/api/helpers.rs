@@ -53,7 +53,23 @@ impl TestApp {
         .await
     }
 
+    /// Spawns a TLS server; the returned `client` field is not connected (use your own).
+    pub async fn spawn_tls(vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(&dir).await;
+        Self::spawn_inner(dir, database_url, vars, false).await
+    }
+
     async fn spawn_in(dir: tempfile::TempDir, database_url: String, vars: &[(&str, &str)]) -> Self {
+        Self::spawn_inner(dir, database_url, vars, true).await
+    }
+
+    async fn spawn_inner(
+        dir: tempfile::TempDir,
+        database_url: String,
+        vars: &[(&str, &str)],
+        plaintext: bool,
+    ) -> Self {
         let mut env: HashMap<String, String> = [
             (
                 "SECRET_KEY",
@@ -62,6 +78,14 @@ impl TestApp {
             ("LISTEN_ADDR", "127.0.0.1:0"),
             ("ADMIN_PHONES", ADMIN_PHONE),
             ("DB_MAX_CONNECTIONS", "4"),
+            // Throttles are raised so that functional tests are not throttled; the tests in
+            // limits.rs and attacks.rs set the ones they exercise.
+            ("RESEND_INTERVAL_SECONDS", "0"),
+            ("CODES_PER_PHONE", "1000000"),
+            ("WRONG_CODES_PER_PHONE", "1000000"),
+            ("REQUEST_CODE_PER_IP_BURST", "1000000"),
+            ("VERIFY_CODE_PER_IP_BURST", "1000000"),
+            ("SMS_BUDGET_PER_WINDOW", "1000000"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -76,9 +100,14 @@ impl TestApp {
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        let client = AuthServiceClient::connect(format!("http://{addr}"))
-            .await
-            .expect("client connects");
+        let scheme = if plaintext { "http" } else { "https" };
+        let channel = Channel::from_shared(format!("{scheme}://{addr}")).unwrap();
+        let channel = if plaintext {
+            channel.connect().await.expect("client connects")
+        } else {
+            channel.connect_lazy()
+        };
+        let client = AuthServiceClient::new(channel);
         Self {
             addr,
             client,
@@ -215,6 +244,15 @@ pub fn assert_status<T: std::fmt::Debug>(
         status.message()
     );
     status
+}
+
+/// The delay of the status's google.rpc.RetryInfo detail.
+pub fn retry_delay(status: &Status) -> std::time::Duration {
+    use tonic_types::StatusExt;
+    status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .expect("RetryInfo with a delay")
 }
 
 /// The field named by the status's google.rpc.BadRequest detail.

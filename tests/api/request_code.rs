@@ -5,7 +5,7 @@ use crate::helpers::{TestApp, assert_status, bad_request_field};
 
 #[tokio::test]
 async fn request_code_returns_e164_expiry_and_the_console_debug_code() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[("RESEND_INTERVAL_SECONDS", "60")]).await;
     let response = app
         .client
         .clone()

@@ -1,22 +1,12 @@
-//! RequestCode, VerifyCode and Logout.
+//! VerifyCode and Logout.
 use super::{Auth, deadline, page_size, profile::ProfilePage};
 use crate::{
     domain::{
-        AuthError, Caller, PhoneNumber, SessionToken, UnixMicros, VerificationCode, now_micros,
+        AuthError, Caller, ClientAddr, PhoneNumber, SessionToken, UnixMicros, VerificationCode,
+        now_micros,
     },
-    sms::{SmsError, SmsMessage, render_text},
-    store::{CodeCheck, PendingCode, Session},
+    store::{CodeCheck, Session},
 };
-
-/// A code was sent.
-#[derive(Debug)]
-pub struct CodeSent {
-    pub phone: PhoneNumber,
-    pub expires_in_seconds: u32,
-    pub resend_after_seconds: u32,
-    /// The code, only when the sender is the development console sender.
-    pub debug_code: Option<VerificationCode>,
-}
 
 /// A successful login.
 #[derive(Debug)]
@@ -28,51 +18,39 @@ pub struct LoggedIn {
 }
 
 impl Auth {
-    /// Sends a fresh code to `phone`, replacing any earlier one. The code is stored only after
-    /// the provider accepted the message, so a failed delivery leaves no usable code behind.
-    #[tracing::instrument(skip(self), fields(phone = %phone))]
-    pub async fn request_code(&self, phone: PhoneNumber) -> Result<CodeSent, AuthError> {
-        let policy = &self.policy;
-        let code = VerificationCode::generate(policy.code_length);
-        let expires_at = deadline(policy.code_ttl);
-        let message = SmsMessage {
-            text: render_text(&policy.sms_template, &code, policy.code_ttl.as_secs()),
-            phone,
-            code,
-            expires_at,
-        };
-        self.sms.send(&message).await.map_err(|error| match error {
-            SmsError::Unavailable(source) | SmsError::Rejected(source) => AuthError::Unavailable {
-                what: "SMS delivery",
-                source: source.context(format!("sender {}", self.sms.name())),
-            },
-        })?;
-        let SmsMessage { phone, code, .. } = message;
-        let pending = PendingCode {
-            digest: self.key.code_digest(&phone, &code),
-            attempts_left: policy.max_code_attempts,
-            expires_at,
-        };
-        self.codes.put(phone.as_e164(), pending).await?;
-        Ok(CodeSent {
-            expires_in_seconds: saturating_u32(policy.code_ttl.as_secs()),
-            resend_after_seconds: saturating_u32(policy.resend_interval.as_secs()),
-            debug_code: self.sms.reveals_code().then_some(code),
-            phone,
-        })
-    }
-
     /// Exchanges a code for a session, registering the user on first login.
+    ///
+    /// Every attempt first reserves a slot of the phone's wrong-code budget, atomically, so
+    /// that parallel guesses cannot overshoot it; a correct code gives its slot back. Past the
+    /// budget even the right code is refused until the window frees.
     #[tracing::instrument(skip(self, code), fields(phone = %phone))]
     pub async fn verify_code(
         &self,
         phone: PhoneNumber,
         code: VerificationCode,
+        client: ClientAddr,
     ) -> Result<LoggedIn, AuthError> {
+        let limits = &self.policy.limits;
+        self.throttle_address(
+            "VerifyCode",
+            client,
+            limits.verify_code_per_ip_burst,
+            limits.verify_code_per_ip_per_minute,
+        )
+        .await?;
+        let budget = self
+            .spend(
+                format!("wrong:{phone}"),
+                limits.wrong_codes_per_phone,
+                limits.wrong_codes_window,
+                "too many wrong codes for this number",
+            )
+            .await?;
         let digest = self.key.code_digest(&phone, &code);
         match self.codes.check(phone.as_e164(), digest).await? {
-            CodeCheck::Accepted => {}
+            CodeCheck::Accepted => self.refund([budget]).await,
             CodeCheck::Rejected { attempts_left } => {
+                tracing::info!(attempts_left, "wrong verification code");
                 return Err(AuthError::WrongCode {
                     attempts_left: Some(attempts_left),
                 });
@@ -115,8 +93,4 @@ impl Auth {
     pub async fn logout(&self, caller: &Caller) -> Result<(), AuthError> {
         self.sessions.revoke(&caller.session).await
     }
-}
-
-fn saturating_u32(value: u64) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
 }

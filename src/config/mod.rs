@@ -2,11 +2,23 @@
 //!
 //! Every variable is listed with its default in `.env.sample`. A bad value stops the process
 //! with one line naming the variable and what it accepts.
-use std::{collections::HashSet, net::SocketAddr, str::FromStr, time::Duration};
+mod env;
+mod limits;
+
+use std::{
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    path::PathBuf,
+    str::FromStr,
+    time::Duration,
+};
+
+use env::Env;
+pub use limits::{LimitsConfig, TransportConfig};
 
 use phonenumber::country;
 
-use crate::domain::{CODE_LENGTHS, PhoneNumber, SecretKey};
+use crate::domain::{CODE_LENGTHS, PhoneNumber, SecretKey, VerificationCode};
 
 /// Wrong tries after which a pending code is destroyed.
 pub const MAX_CODE_ATTEMPTS: u32 = 5;
@@ -26,12 +38,17 @@ pub struct Config {
     pub code_length: usize,
     pub code_ttl: Duration,
     pub session_ttl: Duration,
-    pub resend_interval: Duration,
     pub sms_provider: SmsProvider,
     /// E.164 numbers of the administrators.
     pub admin_phones: HashSet<String>,
-    pub request_timeout: Duration,
-    pub max_request_bytes: usize,
+    /// Fixed codes for test numbers (E.164 → code): no SMS is sent for them.
+    pub test_phone_codes: HashMap<String, VerificationCode>,
+    /// Regions served (ISO 3166 ids); empty serves all.
+    pub allowed_regions: HashSet<country::Id>,
+    pub limits: LimitsConfig,
+    pub transport: TransportConfig,
+    /// PEM certificate chain and key; TLS is on when both are set.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Which SMS sender delivers codes.
@@ -127,62 +144,69 @@ impl Config {
             code_length,
             code_ttl: env.seconds("CODE_TTL_SECONDS", 300)?,
             session_ttl: env.seconds("SESSION_TTL_SECONDS", 30 * 24 * 3600)?,
-            resend_interval: Duration::from_secs(env.number(
-                "RESEND_INTERVAL_SECONDS",
-                60,
-                0..=86_400,
-            )?),
             sms_provider,
             admin_phones,
-            request_timeout: env.seconds("REQUEST_TIMEOUT_SECONDS", 10)?,
-            max_request_bytes: env.number("MAX_REQUEST_BYTES", 16 * 1024, 1024..=4 * 1024 * 1024)?
-                as usize,
+            test_phone_codes: test_phone_codes(&env, default_region, code_length)?,
+            allowed_regions: allowed_regions(&env)?,
+            limits: LimitsConfig::from_env(&env)?,
+            transport: TransportConfig::from_env(&env)?,
+            tls: tls_files(&env)?,
         })
     }
 }
 
-/// Looks variables up and turns bad values into [`ConfigError`]s. Empty counts as unset.
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+fn test_phone_codes(
+    env: &Env,
+    region: country::Id,
+    code_length: usize,
+) -> Result<HashMap<String, VerificationCode>, ConfigError> {
+    let accepts = format!(
+        "comma-separated phone:code pairs with {code_length}-digit codes, e.g. +79990000001:{}",
+        "1".repeat(code_length)
+    );
+    env.parse_with("TEST_PHONE_CODES", "", &accepts, |v| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (phone, code) = pair.rsplit_once(':')?;
+                let phone = PhoneNumber::parse(phone, region).ok()?;
+                let code = VerificationCode::parse(code, code_length).ok()?;
+                Some((phone.as_e164().to_owned(), code))
+            })
+            .collect()
+    })
+}
 
-impl Env<'_> {
-    fn get(&self, var: &str) -> Option<String> {
-        (self.0)(var).filter(|v| !v.trim().is_empty())
-    }
+fn allowed_regions(env: &Env) -> Result<HashSet<country::Id>, ConfigError> {
+    env.parse_with(
+        "ALLOWED_REGIONS",
+        "",
+        "comma-separated ISO 3166 region codes, e.g. RU,KZ,BY (empty: all)",
+        |v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(|r| country::Id::from_str(&r.to_ascii_uppercase()).ok())
+                .collect()
+        },
+    )
+}
 
-    fn error(&self, var: &'static str, value: &str, accepts: &str) -> ConfigError {
-        ConfigError {
-            var,
-            value: value.into(),
-            accepts: accepts.into(),
-        }
-    }
-
-    fn parse_with<T>(
-        &self,
-        var: &'static str,
-        default: &str,
-        accepts: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<T, ConfigError> {
-        let value = self.get(var).unwrap_or_else(|| default.to_owned());
-        parse(value.trim()).ok_or_else(|| self.error(var, &value, accepts))
-    }
-
-    fn number(
-        &self,
-        var: &'static str,
-        default: u64,
-        range: std::ops::RangeInclusive<u64>,
-    ) -> Result<u64, ConfigError> {
-        let accepts = format!("an integer from {} to {}", range.start(), range.end());
-        self.parse_with(var, &default.to_string(), &accepts, |v| {
-            v.parse().ok().filter(|n| range.contains(n))
-        })
-    }
-
-    fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
-        self.number(var, default, 1..=365 * 24 * 3600)
-            .map(Duration::from_secs)
+fn tls_files(env: &Env) -> Result<Option<(PathBuf, PathBuf)>, ConfigError> {
+    match (env.get("TLS_CERT_FILE"), env.get("TLS_KEY_FILE")) {
+        (Some(cert), Some(key)) => Ok(Some((cert.into(), key.into()))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(env.error(
+            "TLS_KEY_FILE",
+            "",
+            "a PEM private key file (TLS_CERT_FILE is set)",
+        )),
+        (None, Some(_)) => Err(env.error(
+            "TLS_CERT_FILE",
+            "",
+            "a PEM certificate file (TLS_KEY_FILE is set)",
+        )),
     }
 }
 
@@ -240,6 +264,65 @@ mod tests {
             config(&[("SMS_PROVIDER", "pigeon")]).unwrap_err().var,
             "SMS_PROVIDER"
         );
+    }
+
+    #[test]
+    fn abuse_limits_default_to_the_documented_values() {
+        let limits = config(&[]).unwrap().limits;
+        assert_eq!(limits.resend_interval, Duration::from_secs(60));
+        assert_eq!(
+            (limits.codes_per_phone, limits.codes_per_phone_window),
+            (5, Duration::from_secs(3600))
+        );
+        assert_eq!(
+            (limits.wrong_codes_per_phone, limits.wrong_codes_window),
+            (10, Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            (limits.sms_budget, limits.sms_budget_window),
+            (1000, Duration::from_secs(3600))
+        );
+        assert!(limits.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn abuse_settings_are_validated() {
+        assert_eq!(
+            config(&[("TRUSTED_PROXIES", "10.0.0.0/8,nope")])
+                .unwrap_err()
+                .var,
+            "TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            config(&[("ALLOWED_REGIONS", "RU,ZZ")]).unwrap_err().var,
+            "ALLOWED_REGIONS"
+        );
+        // Fixed codes must have CODE_LENGTH digits.
+        assert_eq!(
+            config(&[("TEST_PHONE_CODES", "+79990000001:123456")])
+                .unwrap_err()
+                .var,
+            "TEST_PHONE_CODES"
+        );
+        assert_eq!(
+            config(&[("TLS_CERT_FILE", "cert.pem")]).unwrap_err().var,
+            "TLS_KEY_FILE"
+        );
+        assert_eq!(
+            config(&[("RESEND_INTERVAL_SECONDS", "-1")])
+                .unwrap_err()
+                .var,
+            "RESEND_INTERVAL_SECONDS"
+        );
+        let fractional = config(&[("WRONG_CODES_WINDOW_SECONDS", "0.25")]).unwrap();
+        assert_eq!(
+            fractional.limits.wrong_codes_window,
+            Duration::from_millis(250)
+        );
+        let codes = config(&[("TEST_PHONE_CODES", "8 999 000 00 01:1234")])
+            .unwrap()
+            .test_phone_codes;
+        assert_eq!(codes["+79990000001"].expose(), "1234");
     }
 
     #[test]

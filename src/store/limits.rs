@@ -1,0 +1,242 @@
+//! Counters behind every throttle: sliding-window logs (per-phone limits, the global SMS budget)
+//! and token buckets (per-client-address rates). One trait, so that a shared store can back
+//! them when several instances run side by side.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use moka::{future::Cache, ops::compute::Op};
+
+use super::expiry::{AtDeadline, Expires};
+use crate::domain::{AuthError, UnixMicros, now_micros};
+
+/// Whether a throttle let a call through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Admitted; `stamp` identifies the recorded hit so that it can be refunded.
+    Allowed { stamp: UnixMicros },
+    /// Refused; the caller may retry after this long.
+    Denied { retry_after: Duration },
+}
+
+/// Rate-limit counters, each check-and-update atomic per key.
+#[async_trait]
+pub trait RateLimits: Send + Sync + 'static {
+    /// Records a hit under `key` unless `limit` hits already fall within the last `window`.
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError>;
+
+    /// Takes back the hit `stamp` (the call it admitted did not happen after all).
+    async fn refund(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError>;
+
+    /// Takes one token from the bucket under `key` (holding at most `burst`, refilled at
+    /// `per_second`), or says how long until one is there.
+    async fn take_token(
+        &self,
+        key: &str,
+        burst: u32,
+        per_second: f64,
+    ) -> Result<Admission, AuthError>;
+}
+
+#[derive(Clone, Debug)]
+enum Counter {
+    /// Times of the hits inside the window, oldest first.
+    Log {
+        stamps: Vec<UnixMicros>,
+        expires_at: UnixMicros,
+    },
+    Bucket {
+        tokens: f64,
+        at: UnixMicros,
+        expires_at: UnixMicros,
+    },
+}
+
+impl Expires for Counter {
+    fn expires_at(&self) -> UnixMicros {
+        match self {
+            Counter::Log { expires_at, .. } | Counter::Bucket { expires_at, .. } => *expires_at,
+        }
+    }
+}
+
+/// The single-node store: counters in a moka cache, updated under moka's per-key lock.
+pub struct MokaRateLimits {
+    cache: Cache<String, Counter>,
+}
+
+impl MokaRateLimits {
+    pub fn new(max_entries: u64) -> Self {
+        Self {
+            cache: Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(AtDeadline)
+                .build(),
+        }
+    }
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl RateLimits for MokaRateLimits {
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError> {
+        let now = now_micros();
+        let window = micros(window);
+        let mut admission = Admission::Denied {
+            retry_after: Duration::ZERO,
+        };
+        self.cache
+            .entry_by_ref(key)
+            .and_compute_with(|entry| {
+                let mut stamps = match entry.map(|e| e.into_value()) {
+                    Some(Counter::Log { stamps, .. }) => stamps,
+                    _ => Vec::new(),
+                };
+                stamps.retain(|&t| t > now - window);
+                if stamps.len() >= limit as usize {
+                    // Full: the window frees when its oldest hit ages out.
+                    let wait = stamps[stamps.len() - limit as usize] + window - now;
+                    admission = Admission::Denied {
+                        retry_after: Duration::from_micros(wait.max(1) as u64),
+                    };
+                } else {
+                    // Stamps stay unique so a refund removes exactly its own hit.
+                    let stamp = stamps.last().map_or(now, |&last| now.max(last + 1));
+                    stamps.push(stamp);
+                    admission = Admission::Allowed { stamp };
+                }
+                let expires_at = stamps.last().map_or(now, |&last| last + window);
+                std::future::ready(Op::Put(Counter::Log { stamps, expires_at }))
+            })
+            .await;
+        Ok(admission)
+    }
+
+    async fn refund(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError> {
+        self.cache
+            .entry_by_ref(key)
+            .and_compute_with(|entry| {
+                let op = match entry.map(|e| e.into_value()) {
+                    Some(Counter::Log {
+                        mut stamps,
+                        expires_at,
+                    }) => {
+                        stamps.retain(|&t| t != stamp);
+                        Op::Put(Counter::Log { stamps, expires_at })
+                    }
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn take_token(
+        &self,
+        key: &str,
+        burst: u32,
+        per_second: f64,
+    ) -> Result<Admission, AuthError> {
+        let now = now_micros();
+        let burst = f64::from(burst.max(1));
+        let per_micro = per_second.max(1e-9) / 1e6;
+        let mut admission = Admission::Denied {
+            retry_after: Duration::ZERO,
+        };
+        self.cache
+            .entry_by_ref(key)
+            .and_compute_with(|entry| {
+                let (tokens, at) = match entry.map(|e| e.into_value()) {
+                    Some(Counter::Bucket { tokens, at, .. }) => (tokens, at),
+                    _ => (burst, now),
+                };
+                let mut tokens = (tokens + (now - at).max(0) as f64 * per_micro).min(burst);
+                if tokens >= 1.0 {
+                    tokens -= 1.0;
+                    admission = Admission::Allowed { stamp: now };
+                } else {
+                    let wait = ((1.0 - tokens) / per_micro).ceil() as u64;
+                    admission = Admission::Denied {
+                        retry_after: Duration::from_micros(wait.max(1)),
+                    };
+                }
+                // Once full again the bucket carries no information: let it expire.
+                let full_in = ((burst - tokens) / per_micro).ceil() as i64;
+                std::future::ready(Op::Put(Counter::Bucket {
+                    tokens,
+                    at: now,
+                    expires_at: now + full_in.max(1),
+                }))
+            })
+            .await;
+        Ok(admission)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_window_admits_its_limit_then_refuses_until_the_oldest_hit_ages_out() {
+        let limits = MokaRateLimits::new(100);
+        let window = Duration::from_secs(60);
+        for _ in 0..3 {
+            assert!(matches!(
+                limits.hit("k", 3, window).await.unwrap(),
+                Admission::Allowed { .. }
+            ));
+        }
+        let Admission::Denied { retry_after } = limits.hit("k", 3, window).await.unwrap() else {
+            panic!("4th hit admitted")
+        };
+        assert!(
+            retry_after > Duration::from_secs(59) && retry_after <= window,
+            "{retry_after:?}"
+        );
+        assert!(matches!(
+            limits.hit("other", 3, window).await.unwrap(),
+            Admission::Allowed { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_refund_frees_the_slot_it_took() {
+        let limits = MokaRateLimits::new(100);
+        let window = Duration::from_secs(60);
+        let Admission::Allowed { stamp } = limits.hit("k", 1, window).await.unwrap() else {
+            panic!()
+        };
+        assert!(matches!(
+            limits.hit("k", 1, window).await.unwrap(),
+            Admission::Denied { .. }
+        ));
+        limits.refund("k", stamp).await.unwrap();
+        assert!(matches!(
+            limits.hit("k", 1, window).await.unwrap(),
+            Admission::Allowed { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_bucket_allows_its_burst_then_paces_at_the_refill_rate() {
+        let limits = MokaRateLimits::new(100);
+        for _ in 0..5 {
+            assert!(matches!(
+                limits.take_token("ip", 5, 0.5).await.unwrap(),
+                Admission::Allowed { .. }
+            ));
+        }
+        let Admission::Denied { retry_after } = limits.take_token("ip", 5, 0.5).await.unwrap()
+        else {
+            panic!()
+        };
+        assert!(
+            retry_after > Duration::from_millis(1900) && retry_after <= Duration::from_secs(2),
+            "{retry_after:?}"
+        );
+    }
+}
