@@ -93,4 +93,10 @@ impl Auth {
     pub async fn logout(&self, caller: &Caller) -> Result<(), AuthError> {
         self.sessions.revoke(&caller.session).await
     }
+
+    /// Revokes every session of the caller; returns how many there were.
+    #[tracing::instrument(skip(self, caller), fields(user_id = caller.user_id))]
+    pub async fn logout_all(&self, caller: &Caller) -> Result<u32, AuthError> {
+        self.sessions.revoke_all(caller.user_id).await
+    }
 }

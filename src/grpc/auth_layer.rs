@@ -17,6 +17,7 @@ const AUTHENTICATED_METHODS: &[&str] = &[
     "/phoneauth.v1.AuthService/GetProfile",
     "/phoneauth.v1.AuthService/SetInviter",
     "/phoneauth.v1.AuthService/Logout",
+    "/phoneauth.v1.AuthService/LogoutAll",
     "/phoneauth.v1.AuthService/ListUsers",
 ];
 

@@ -114,6 +114,15 @@ impl AuthService for AuthApi {
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
+    async fn logout_all(
+        &self,
+        request: Request<pb::LogoutAllRequest>,
+    ) -> Result<Response<pb::LogoutAllResponse>, Status> {
+        let caller = caller(&request)?;
+        let revoked_sessions = self.auth.logout_all(&caller).await?;
+        Ok(Response::new(pb::LogoutAllResponse { revoked_sessions }))
+    }
+
     async fn list_users(
         &self,
         request: Request<pb::ListUsersRequest>,

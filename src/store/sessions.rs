@@ -1,6 +1,6 @@
 //! Sessions, stored under a keyed digest of their token so the raw token is never kept.
 use async_trait::async_trait;
-use moka::future::Cache;
+use moka::{future::Cache, ops::compute::Op};
 
 use super::expiry::{AtDeadline, Expires};
 use crate::domain::{AuthError, Digest, UnixMicros, UserId, now_micros};
@@ -28,6 +28,8 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn get(&self, digest: &Digest) -> Result<Option<Session>, AuthError>;
     /// Revokes the session; later lookups find nothing.
     async fn revoke(&self, digest: &Digest) -> Result<(), AuthError>;
+    /// Revokes every session of `user`; returns how many were live.
+    async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError>;
     /// How many sessions are live (for metrics and memory checks).
     fn entry_count(&self) -> u64;
 }
@@ -35,12 +37,31 @@ pub trait SessionStore: Send + Sync + 'static {
 /// The single-node store. Sessions die with the process; use the Redis store to keep them.
 pub struct MokaSessionStore {
     cache: Cache<[u8; 32], Session>,
+    /// Which sessions each user holds, for LogoutAll.
+    by_user: Cache<UserId, UserSessions>,
+}
+
+/// The session digests of one user; lives as long as the user's newest session.
+#[derive(Clone, Debug, Default)]
+struct UserSessions {
+    digests: Vec<[u8; 32]>,
+    expires_at: UnixMicros,
+}
+
+impl Expires for UserSessions {
+    fn expires_at(&self) -> UnixMicros {
+        self.expires_at
+    }
 }
 
 impl MokaSessionStore {
     pub fn new(max_entries: u64) -> Self {
         Self {
             cache: Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(AtDeadline)
+                .build(),
+            by_user: Cache::builder()
                 .max_capacity(max_entries)
                 .expire_after(AtDeadline)
                 .build(),
@@ -51,7 +72,21 @@ impl MokaSessionStore {
 #[async_trait]
 impl SessionStore for MokaSessionStore {
     async fn create(&self, digest: Digest, session: Session) -> Result<(), AuthError> {
+        let (user, expires_at) = (session.user_id, session.expires_at);
         self.cache.insert(digest.0, session).await;
+        let cache = &self.cache;
+        self.by_user
+            .entry(user)
+            .and_compute_with(|entry| {
+                let mut index = entry.map(|e| e.into_value()).unwrap_or_default();
+                // Drop digests of sessions that ended, so the index stays as small as the user's
+                // live sessions.
+                index.digests.retain(|d| cache.contains_key(d));
+                index.digests.push(digest.0);
+                index.expires_at = index.expires_at.max(expires_at);
+                std::future::ready(Op::Put(index))
+            })
+            .await;
         Ok(())
     }
 
@@ -67,6 +102,19 @@ impl SessionStore for MokaSessionStore {
     async fn revoke(&self, digest: &Digest) -> Result<(), AuthError> {
         self.cache.invalidate(&digest.0).await;
         Ok(())
+    }
+
+    async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError> {
+        let Some(index) = self.by_user.remove(&user).await else {
+            return Ok(0);
+        };
+        let mut revoked = 0;
+        for digest in &index.digests {
+            if self.cache.remove(digest).await.is_some() {
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
     }
 
     fn entry_count(&self) -> u64 {

@@ -61,3 +61,44 @@ async fn logout_without_a_token_is_unauthenticated() {
         "missing session token",
     );
 }
+
+#[tokio::test]
+async fn logout_all_revokes_every_session_of_the_caller_and_no_one_elses() {
+    use phone_auth::proto::LogoutAllRequest;
+    let app = TestApp::spawn().await;
+    let devices = [
+        app.login("+79123456789").await,
+        app.login("+79123456789").await,
+        app.login("+79123456789").await,
+    ];
+    let other = app.login("+79120000000").await;
+    app.client
+        .clone()
+        .logout(authed(&devices[2].token, LogoutRequest {}))
+        .await
+        .unwrap();
+
+    let response = app
+        .client
+        .clone()
+        .logout_all(authed(&devices[0].token, LogoutAllRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.revoked_sessions, 2, "the two live sessions");
+    for device in &devices {
+        assert_status(
+            app.profile(&device.token).await,
+            Code::Unauthenticated,
+            "revoked",
+        );
+    }
+    app.profile(&other.token)
+        .await
+        .expect("another user's session is untouched");
+
+    let again = app.login("+79123456789").await;
+    app.profile(&again.token)
+        .await
+        .expect("logging in again works");
+}

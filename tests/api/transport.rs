@@ -98,6 +98,7 @@ async fn reflection_v1_describes_the_service_with_its_comments() {
             "GetProfile",
             "SetInviter",
             "Logout",
+            "LogoutAll",
             "ListUsers"
         ]
     );
