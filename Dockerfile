@@ -13,7 +13,7 @@ WORKDIR /app
 
 # No system protoc: build.rs compiles the .proto files with protox (pure Rust).
 # migrations/ is embedded into the binary by sqlx::migrate! at compile time.
-COPY Cargo.toml Cargo.lock build.rs ./
+COPY Cargo.toml Cargo.lock build.rs .env.sample ./
 COPY proto ./proto
 COPY migrations ./migrations
 COPY src ./src
@@ -48,11 +48,10 @@ WORKDIR /data
 ENV LISTEN_ADDR=0.0.0.0:50051
 EXPOSE 50051
 
-# No HEALTHCHECK yet: the image has no gRPC health client and the binary has no `healthcheck`
-# subcommand. Once it exists, add e.g.
-#   HEALTHCHECK --interval=10s --timeout=3s CMD ["/usr/local/bin/phone-auth", "healthcheck"]
-# Until then, probe grpc.health.v1.Health from outside (grpcurl, grpc_health_probe, or the
-# orchestrator's native gRPC probe).
+# The binary asks its own grpc.health.v1 service: exit 0 only while AuthService is SERVING
+# (NOT_SERVING while PostgreSQL or Redis is down, or while draining after SIGTERM).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/phone-auth", "healthcheck"]
 
 USER 10001
 # SIGTERM (docker stop) flips health to NOT_SERVING and drains calls in flight before exit.

@@ -4,9 +4,11 @@
 //! [`build`] connects the stores and binds the listener; [`App::run_until`] serves. Layers:
 //! `grpc` (transport) → `auth` (use cases) → `store` / `sms` (adapters), all speaking `domain`.
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod metrics;
 pub mod sms;
 pub mod startup;
 pub mod store;

@@ -1,28 +1,10 @@
-//! The phone-auth binary: read config, start logging, serve until SIGINT/SIGTERM.
+//! The phone-auth binary: parse the command line and run it. See `phone-auth --help`.
 use std::process::ExitCode;
 
-use phone_auth::{Config, build, shutdown_signal, telemetry};
+use clap::Parser;
+use phone_auth::cli::Cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("phone-auth: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    telemetry::init();
-    let served = match build(config).await {
-        Ok(app) => app.run_until(shutdown_signal()).await,
-        Err(error) => Err(error),
-    };
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(error = ?error, "phone-auth failed");
-            eprintln!("phone-auth: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    Cli::parse().run().await
 }

@@ -3,8 +3,12 @@ use tracing_subscriber::{EnvFilter, fmt};
 
 /// Installs the global subscriber; LOG_FORMAT=json switches to JSON lines.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,phone_auth=info"));
+    // An empty RUST_LOG (a blank line in .env) counts as unset, not as "log nothing".
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new("warn,phone_auth=info"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = fmt().with_env_filter(filter).with_target(true);
     let result = if json {

@@ -52,7 +52,7 @@ impl Policy {
             code_ttl: config.code_ttl,
             session_ttl: config.session_ttl,
             max_code_attempts: crate::config::MAX_CODE_ATTEMPTS,
-            sms_template: "Your code: {code}".into(),
+            sms_template: config.sms.template.clone(),
             admin_phones: config.admin_phones.clone(),
             test_phone_codes: config.test_phone_codes.clone(),
             allowed_regions: config.allowed_regions.clone(),
@@ -112,6 +112,16 @@ impl Auth {
             phone_number: session.phone_number.into(),
             session: digest,
         })
+    }
+
+    /// Publishes the sizes of the in-memory stores as gauges (Redis reports its own).
+    pub fn record_store_sizes(&self) {
+        if let Some(sessions) = self.sessions.entry_count() {
+            crate::metrics::gauge(crate::metrics::SESSIONS_LIVE, sessions);
+        }
+        if let Some(codes) = self.codes.entry_count() {
+            crate::metrics::gauge(crate::metrics::CODES_PENDING, codes);
+        }
     }
 
     /// Whether the caller may use administrator RPCs.

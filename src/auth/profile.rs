@@ -2,6 +2,7 @@
 use super::Auth;
 use crate::{
     domain::{AuthError, Caller, InviteCode, Page, Referral, User, UserId, now_micros},
+    metrics,
     store::InviterChange,
 };
 
@@ -56,6 +57,7 @@ impl Auth {
             .await?
         {
             InviterChange::Set => {
+                ::metrics::counter!(metrics::REFERRAL_LINKS).increment(1);
                 tracing::info!(inviter_code = %code, "referral link created");
                 self.profile(caller, None, super::page_size(0)).await
             }

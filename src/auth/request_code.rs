@@ -2,6 +2,7 @@
 use super::{Auth, deadline};
 use crate::{
     domain::{AuthError, ClientAddr, PhoneNumber, VerificationCode},
+    metrics,
     sms::{SmsError, SmsMessage, render_text},
     store::PendingCode,
 };
@@ -48,6 +49,7 @@ impl Auth {
                 1,
                 limits.resend_interval,
                 "a code was just sent to this number",
+                "resend_cooldown",
             )
             .await?;
         let hourly = match self
@@ -56,6 +58,7 @@ impl Auth {
                 limits.codes_per_phone,
                 limits.codes_per_phone_window,
                 "too many codes sent to this number",
+                "codes_per_phone",
             )
             .await
         {
@@ -114,12 +117,19 @@ impl Auth {
             code,
             expires_at: deadline(policy.code_ttl),
         };
-        self.sms.send(&message).await.map_err(|error| match error {
-            SmsError::Unavailable(source) | SmsError::Rejected(source) => AuthError::Unavailable {
-                what: "SMS delivery",
-                source: source.context(format!("sender {}", self.sms.name())),
-            },
+        let provider = self.sms.name();
+        self.sms.send(&message).await.map_err(|error| {
+            metrics::count(metrics::SMS_FAILED, "provider", provider);
+            match error {
+                SmsError::Unavailable(source) | SmsError::Rejected(source) => {
+                    AuthError::Unavailable {
+                        what: "SMS delivery",
+                        source: source.context(format!("sender {provider}")),
+                    }
+                }
+            }
         })?;
+        metrics::count(metrics::SMS_SENT, "provider", provider);
         self.store_code(message.phone, message.code).await
     }
 

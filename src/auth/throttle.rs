@@ -4,6 +4,7 @@ use std::{sync::atomic::Ordering, time::Duration};
 use super::Auth;
 use crate::{
     domain::{AuthError, ClientAddr, UnixMicros, now_micros},
+    metrics,
     store::Admission,
 };
 
@@ -11,6 +12,8 @@ use crate::{
 pub(super) struct Spent {
     key: String,
     stamp: UnixMicros,
+    /// Spent from a fixed-window counter rather than a sliding log.
+    counted: bool,
 }
 
 /// Whole seconds to wait, rounded up, for messages.
@@ -41,10 +44,18 @@ impl Auth {
             .await?
         {
             Admission::Allowed { .. } => Ok(()),
-            Admission::Denied { retry_after } => Err(throttled(
-                &format!("too many {rpc} calls from your network address"),
-                retry_after,
-            )),
+            Admission::Denied { retry_after } => {
+                let limit = if rpc == "RequestCode" {
+                    "request_code_per_address"
+                } else {
+                    "verify_code_per_address"
+                };
+                metrics::count(metrics::THROTTLED, "limit", limit);
+                Err(throttled(
+                    &format!("too many {rpc} calls from your network address"),
+                    retry_after,
+                ))
+            }
         }
     }
 
@@ -55,18 +66,36 @@ impl Auth {
         limit: u32,
         window: Duration,
         refusal: &str,
+        limit_name: &'static str,
     ) -> Result<Spent, AuthError> {
         match self.limits.hit(&key, limit, window).await? {
-            Admission::Allowed { stamp } => Ok(Spent { key, stamp }),
-            Admission::Denied { retry_after } => Err(throttled(refusal, retry_after)),
+            Admission::Allowed { stamp } => Ok(Spent {
+                key,
+                stamp,
+                counted: false,
+            }),
+            Admission::Denied { retry_after } => {
+                metrics::count(metrics::THROTTLED, "limit", limit_name);
+                Err(throttled(refusal, retry_after))
+            }
         }
     }
 
     /// Gives hits back after the call they paid for failed. Refund failures are logged only:
     /// the caller already has the real error to report.
     pub(super) async fn refund(&self, spent: impl IntoIterator<Item = Spent>) {
-        for Spent { key, stamp } in spent {
-            if let Err(error) = self.limits.refund(&key, stamp).await {
+        for Spent {
+            key,
+            stamp,
+            counted,
+        } in spent
+        {
+            let refunded = if counted {
+                self.limits.uncount(&key, stamp).await
+            } else {
+                self.limits.refund(&key, stamp).await
+            };
+            if let Err(error) = refunded {
                 tracing::warn!(error = ?error, key, "could not refund a rate-limit hit");
             }
         }
@@ -78,14 +107,16 @@ impl Auth {
         let limits = &self.policy.limits;
         match self
             .limits
-            .hit("sms:global", limits.sms_budget, limits.sms_budget_window)
+            .count("sms:global", limits.sms_budget, limits.sms_budget_window)
             .await?
         {
             Admission::Allowed { stamp } => Ok(Spent {
                 key: "sms:global".into(),
                 stamp,
+                counted: true,
             }),
             Admission::Denied { retry_after } => {
+                metrics::count(metrics::THROTTLED, "limit", "sms_budget");
                 let now = now_micros();
                 let last = self.budget_alarm.load(Ordering::Relaxed);
                 let window = limits.sms_budget_window.as_micros() as i64;

@@ -5,6 +5,7 @@ use crate::{
         AuthError, Caller, ClientAddr, PhoneNumber, SessionToken, UnixMicros, VerificationCode,
         now_micros,
     },
+    metrics,
     store::{CodeCheck, Session},
 };
 
@@ -44,12 +45,25 @@ impl Auth {
                 limits.wrong_codes_per_phone,
                 limits.wrong_codes_window,
                 "too many wrong codes for this number",
+                "wrong_codes_per_phone",
             )
             .await?;
         let digest = self.key.code_digest(&phone, &code);
-        match self.codes.check(phone.as_e164(), digest).await? {
-            CodeCheck::Accepted => self.refund([budget]).await,
+        let checked = match self.codes.check(phone.as_e164(), digest).await {
+            Ok(checked) => checked,
+            Err(error) => {
+                // The code was never judged: the guess must not cost the phone's budget.
+                self.refund([budget]).await;
+                return Err(error);
+            }
+        };
+        match checked {
+            CodeCheck::Accepted => {
+                metrics::count(metrics::VERIFICATIONS, "result", "success");
+                self.refund([budget]).await
+            }
             CodeCheck::Rejected { attempts_left } => {
+                metrics::count(metrics::VERIFICATIONS, "result", "wrong_code");
                 tracing::info!(attempts_left, "wrong verification code");
                 return Err(AuthError::WrongCode {
                     attempts_left: Some(attempts_left),
@@ -57,6 +71,7 @@ impl Auth {
             }
             // Answered like a wrong code so that callers cannot probe which phones have codes.
             CodeCheck::Missing => {
+                metrics::count(metrics::VERIFICATIONS, "result", "wrong_code");
                 return Err(AuthError::WrongCode {
                     attempts_left: None,
                 });

@@ -4,6 +4,8 @@
 //! with one line naming the variable and what it accepts.
 mod env;
 mod limits;
+mod sms;
+mod stores;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -15,6 +17,8 @@ use std::{
 
 use env::Env;
 pub use limits::{LimitsConfig, TransportConfig};
+pub use sms::{Hidden, SmsConfig, SmsRuSettings, TwilioFrom, TwilioSettings, WebhookSettings};
+pub use stores::{DEFAULT_DATABASE_URL, StoresConfig};
 
 use phonenumber::country;
 
@@ -23,22 +27,20 @@ use crate::domain::{CODE_LENGTHS, PhoneNumber, SecretKey, VerificationCode};
 /// Wrong tries after which a pending code is destroyed.
 pub const MAX_CODE_ATTEMPTS: u32 = 5;
 
-/// The default database: an SQLite file in the working directory, created on first start.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://phone-auth.db?mode=rwc";
-
 #[derive(Clone, Debug)]
 pub struct Config {
     pub secret_key: SecretKey,
     /// True when SECRET_KEY was absent and a random key was made for this process.
     pub secret_key_is_ephemeral: bool,
-    pub database_url: String,
-    pub db_max_connections: u32,
+    pub stores: StoresConfig,
     pub listen_addr: SocketAddr,
     pub default_region: country::Id,
     pub code_length: usize,
     pub code_ttl: Duration,
     pub session_ttl: Duration,
     pub sms_provider: SmsProvider,
+    /// Template and delivery timing shared by every SMS sender.
+    pub sms: SmsConfig,
     /// E.164 numbers of the administrators.
     pub admin_phones: HashSet<String>,
     /// Fixed codes for test numbers (E.164 → code): no SMS is sent for them.
@@ -49,13 +51,21 @@ pub struct Config {
     pub transport: TransportConfig,
     /// PEM certificate chain and key; TLS is on when both are set.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where Prometheus metrics are served (`GET /metrics`); off when unset.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
-/// Which SMS sender delivers codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which SMS sender delivers codes, with that provider's settings (`SMS_PROVIDER`).
+#[derive(Clone, Debug)]
 pub enum SmsProvider {
     /// Logs the code and returns it in `debug_code`: development only.
     Console,
+    /// POSTs a signed JSON event (Standard Webhooks) to a URL of the operator's.
+    Webhook(WebhookSettings),
+    /// Twilio Programmable Messaging.
+    Twilio(TwilioSettings),
+    /// SMS.ru's HTTP API.
+    SmsRu(SmsRuSettings),
 }
 
 /// A variable with a value the service cannot use.
@@ -77,13 +87,9 @@ impl Config {
     /// Reads configuration through `lookup`; tests pass a map here instead of the environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
-        let sms_provider =
-            env.parse_with("SMS_PROVIDER", "console", "one of: console", |v| {
-                match v.to_ascii_lowercase().as_str() {
-                    "console" => Some(SmsProvider::Console),
-                    _ => None,
-                }
-            })?;
+        let transport = TransportConfig::from_env(&env)?;
+        let sms = SmsConfig::from_env(&env)?;
+        let sms_provider = SmsProvider::from_env(&env, &sms, transport.request_timeout)?;
         let (secret_key, secret_key_is_ephemeral) = match env.get("SECRET_KEY") {
             Some(value) => {
                 let key = SecretKey::new(value.clone().into_bytes()).map_err(|e| ConfigError {
@@ -93,7 +99,7 @@ impl Config {
                 })?;
                 (key, false)
             }
-            None if sms_provider == SmsProvider::Console => (SecretKey::ephemeral(), true),
+            None if matches!(sms_provider, SmsProvider::Console) => (SecretKey::ephemeral(), true),
             None => {
                 return Err(env.error(
                     "SECRET_KEY",
@@ -130,10 +136,7 @@ impl Config {
         Ok(Self {
             secret_key,
             secret_key_is_ephemeral,
-            database_url: env
-                .get("DATABASE_URL")
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
-            db_max_connections: env.number("DB_MAX_CONNECTIONS", 8, 1..=1000)? as u32,
+            stores: StoresConfig::from_env(&env)?,
             listen_addr: env.parse_with(
                 "LISTEN_ADDR",
                 "127.0.0.1:50051",
@@ -145,12 +148,22 @@ impl Config {
             code_ttl: env.seconds("CODE_TTL_SECONDS", 300)?,
             session_ttl: env.seconds("SESSION_TTL_SECONDS", 30 * 24 * 3600)?,
             sms_provider,
+            sms,
             admin_phones,
             test_phone_codes: test_phone_codes(&env, default_region, code_length)?,
             allowed_regions: allowed_regions(&env)?,
             limits: LimitsConfig::from_env(&env)?,
-            transport: TransportConfig::from_env(&env)?,
+            transport,
             tls: tls_files(&env)?,
+            metrics_addr: match env.get("METRICS_ADDR") {
+                Some(_) => Some(env.parse_with(
+                    "METRICS_ADDR",
+                    "",
+                    "a socket address such as 0.0.0.0:9090",
+                    |v| v.parse().ok(),
+                )?),
+                None => None,
+            },
         })
     }
 }
@@ -231,7 +244,8 @@ mod tests {
         assert_eq!(config.code_ttl, Duration::from_secs(300));
         assert_eq!(config.session_ttl, Duration::from_secs(2_592_000));
         assert_eq!(config.default_region, country::RU);
-        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.stores.database_url, DEFAULT_DATABASE_URL);
+        assert!(config.stores.redis_url.is_none());
     }
 
     #[test]

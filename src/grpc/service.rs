@@ -7,6 +7,7 @@ use super::{auth_layer::caller, client_addr::client_addr, page_token};
 use crate::{
     auth::{Auth, page_size},
     domain::{AuthError, InviteCode, InviteCodeError, PhoneNumber, VerificationCode},
+    metrics,
     proto::{self as pb, auth_service_server::AuthService},
 };
 
@@ -37,6 +38,58 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::RequestCodeRequest>,
     ) -> Result<Response<pb::RequestCodeResponse>, Status> {
+        metrics::rpc("RequestCode", self.request_code_call(request)).await
+    }
+
+    async fn verify_code(
+        &self,
+        request: Request<pb::VerifyCodeRequest>,
+    ) -> Result<Response<pb::VerifyCodeResponse>, Status> {
+        metrics::rpc("VerifyCode", self.verify_code_call(request)).await
+    }
+
+    async fn get_profile(
+        &self,
+        request: Request<pb::GetProfileRequest>,
+    ) -> Result<Response<pb::Profile>, Status> {
+        metrics::rpc("GetProfile", self.get_profile_call(request)).await
+    }
+
+    async fn set_inviter(
+        &self,
+        request: Request<pb::SetInviterRequest>,
+    ) -> Result<Response<pb::Profile>, Status> {
+        metrics::rpc("SetInviter", self.set_inviter_call(request)).await
+    }
+
+    async fn logout(
+        &self,
+        request: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
+        metrics::rpc("Logout", self.logout_call(request)).await
+    }
+
+    async fn logout_all(
+        &self,
+        request: Request<pb::LogoutAllRequest>,
+    ) -> Result<Response<pb::LogoutAllResponse>, Status> {
+        metrics::rpc("LogoutAll", self.logout_all_call(request)).await
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        metrics::rpc("ListUsers", self.list_users_call(request)).await
+    }
+}
+
+/// The handlers; the trait methods above wrap each in its metrics.
+impl AuthApi {
+    async fn request_code_call(
+        &self,
+        request: Request<pb::RequestCodeRequest>,
+    ) -> Result<Response<pb::RequestCodeResponse>, Status> {
         let phone = self.phone(&request.get_ref().phone_number)?;
         let client = client_addr(&request, &self.trusted_proxies);
         let sent = self.auth.request_code(phone, client).await?;
@@ -52,7 +105,7 @@ impl AuthService for AuthApi {
         }))
     }
 
-    async fn verify_code(
+    async fn verify_code_call(
         &self,
         request: Request<pb::VerifyCodeRequest>,
     ) -> Result<Response<pb::VerifyCodeResponse>, Status> {
@@ -70,7 +123,7 @@ impl AuthService for AuthApi {
         }))
     }
 
-    async fn get_profile(
+    async fn get_profile_call(
         &self,
         request: Request<pb::GetProfileRequest>,
     ) -> Result<Response<pb::Profile>, Status> {
@@ -84,7 +137,7 @@ impl AuthService for AuthApi {
         Ok(Response::new(profile.into()))
     }
 
-    async fn set_inviter(
+    async fn set_inviter_call(
         &self,
         request: Request<pb::SetInviterRequest>,
     ) -> Result<Response<pb::Profile>, Status> {
@@ -105,7 +158,7 @@ impl AuthService for AuthApi {
         Ok(Response::new(profile.into()))
     }
 
-    async fn logout(
+    async fn logout_call(
         &self,
         request: Request<pb::LogoutRequest>,
     ) -> Result<Response<pb::LogoutResponse>, Status> {
@@ -114,7 +167,7 @@ impl AuthService for AuthApi {
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
-    async fn logout_all(
+    async fn logout_all_call(
         &self,
         request: Request<pb::LogoutAllRequest>,
     ) -> Result<Response<pb::LogoutAllResponse>, Status> {
@@ -123,7 +176,7 @@ impl AuthService for AuthApi {
         Ok(Response::new(pb::LogoutAllResponse { revoked_sessions }))
     }
 
-    async fn list_users(
+    async fn list_users_call(
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {

@@ -1,9 +1,17 @@
 //! Delivering codes by SMS. Each provider is an [`SmsSender`]; `console` is for development.
+//! The HTTP senders share one retry loop (`delivery.rs`).
 mod console;
+mod delivery;
+mod smsru;
+mod twilio;
+mod webhook;
 
 use async_trait::async_trait;
 
 pub use console::ConsoleSender;
+pub use smsru::SmsRuSender;
+pub use twilio::TwilioSender;
+pub use webhook::WebhookSender;
 
 use crate::domain::{PhoneNumber, UnixMicros, VerificationCode};
 

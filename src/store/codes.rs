@@ -42,7 +42,8 @@ pub trait CodeStore: Send + Sync + 'static {
     async fn check(&self, phone: &str, digest: Digest) -> Result<CodeCheck, AuthError>;
 
     /// How many codes are pending (for metrics and memory checks).
-    fn entry_count(&self) -> u64;
+    /// How many entries are live, where the store can tell cheaply (for metrics).
+    fn entry_count(&self) -> Option<u64>;
 }
 
 /// The single-node store: a moka cache whose entries expire at their own deadline.
@@ -100,7 +101,7 @@ impl CodeStore for MokaCodeStore {
         Ok(outcome)
     }
 
-    fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
+    fn entry_count(&self) -> Option<u64> {
+        Some(self.cache.entry_count())
     }
 }

@@ -13,9 +13,6 @@ use sqlx::{
 
 use crate::domain::AuthError;
 
-/// How long a call waits for a pooled connection before answering UNAVAILABLE.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// A connection pool to one of the supported databases.
 #[derive(Clone, Debug)]
 pub enum Database {
@@ -38,11 +35,15 @@ pub(crate) use on_pool;
 impl Database {
     /// Connects and applies pending migrations. Migrations take a lock, so several instances
     /// starting at once apply them exactly once.
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await
                 .context("cannot connect to PostgreSQL (DATABASE_URL)")?;
@@ -61,7 +62,7 @@ impl Database {
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await
                 .context("cannot open the SQLite database (DATABASE_URL)")?;

@@ -27,6 +27,13 @@ pub trait RateLimits: Send + Sync + 'static {
     /// Takes back the hit `stamp` (the call it admitted did not happen after all).
     async fn refund(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError>;
 
+    /// Counts a hit in the fixed window (aligned to multiples of `window`) holding now, unless
+    /// `limit` hits are already counted there. O(1) whatever the limit, for large budgets.
+    async fn count(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError>;
+
+    /// Takes back a hit that [`RateLimits::count`] admitted with `stamp`.
+    async fn uncount(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError>;
+
     /// Takes one token from the bucket under `key` (holding at most `burst`, refilled at
     /// `per_second`), or says how long until one is there.
     async fn take_token(
@@ -49,12 +56,19 @@ enum Counter {
         at: UnixMicros,
         expires_at: UnixMicros,
     },
+    Fixed {
+        window_start: UnixMicros,
+        count: u32,
+        expires_at: UnixMicros,
+    },
 }
 
 impl Expires for Counter {
     fn expires_at(&self) -> UnixMicros {
         match self {
-            Counter::Log { expires_at, .. } | Counter::Bucket { expires_at, .. } => *expires_at,
+            Counter::Log { expires_at, .. }
+            | Counter::Bucket { expires_at, .. }
+            | Counter::Fixed { expires_at, .. } => *expires_at,
         }
     }
 }
@@ -126,6 +140,69 @@ impl RateLimits for MokaRateLimits {
                         stamps.retain(|&t| t != stamp);
                         Op::Put(Counter::Log { stamps, expires_at })
                     }
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn count(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError> {
+        let now = now_micros();
+        let window = micros(window).max(1);
+        let window_start = now - now.rem_euclid(window);
+        let mut admission = Admission::Denied {
+            retry_after: Duration::ZERO,
+        };
+        self.cache
+            .entry_by_ref(key)
+            .and_compute_with(|entry| {
+                let count = match entry.map(|e| e.into_value()) {
+                    Some(Counter::Fixed {
+                        window_start: start,
+                        count,
+                        ..
+                    }) if start == window_start => count,
+                    _ => 0,
+                };
+                let count = if count >= limit {
+                    let wait = (window_start + window - now).max(1) as u64;
+                    admission = Admission::Denied {
+                        retry_after: Duration::from_micros(wait),
+                    };
+                    count
+                } else {
+                    admission = Admission::Allowed {
+                        stamp: window_start,
+                    };
+                    count + 1
+                };
+                let expires_at = window_start + window;
+                std::future::ready(Op::Put(Counter::Fixed {
+                    window_start,
+                    count,
+                    expires_at,
+                }))
+            })
+            .await;
+        Ok(admission)
+    }
+
+    async fn uncount(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError> {
+        self.cache
+            .entry_by_ref(key)
+            .and_compute_with(|entry| {
+                let op = match entry.map(|e| e.into_value()) {
+                    Some(Counter::Fixed {
+                        window_start,
+                        count,
+                        expires_at,
+                    }) if window_start == stamp => Op::Put(Counter::Fixed {
+                        window_start,
+                        count: count.saturating_sub(1),
+                        expires_at,
+                    }),
                     _ => Op::Nop,
                 };
                 std::future::ready(op)
@@ -217,6 +294,28 @@ mod tests {
         limits.refund("k", stamp).await.unwrap();
         assert!(matches!(
             limits.hit("k", 1, window).await.unwrap(),
+            Admission::Allowed { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_fixed_window_counts_to_its_limit_and_uncount_gives_back() {
+        let limits = MokaRateLimits::new(100);
+        let window = Duration::from_secs(3600);
+        let Admission::Allowed { stamp } = limits.count("g", 2, window).await.unwrap() else {
+            panic!()
+        };
+        assert!(matches!(
+            limits.count("g", 2, window).await.unwrap(),
+            Admission::Allowed { .. }
+        ));
+        assert!(matches!(
+            limits.count("g", 2, window).await.unwrap(),
+            Admission::Denied { .. }
+        ));
+        limits.uncount("g", stamp).await.unwrap();
+        assert!(matches!(
+            limits.count("g", 2, window).await.unwrap(),
             Admission::Allowed { .. }
         ));
     }

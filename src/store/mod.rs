@@ -1,14 +1,16 @@
 //! Persistence: users and referral links in SQL; pending codes and sessions in a key-value
-//! store with TTLs, and rate-limit counters (moka on a single node).
+//! store with TTLs, and rate-limit counters (moka on a single node, Redis when shared).
 mod codes;
 mod database;
 mod expiry;
 mod limits;
+mod redis;
 mod sessions;
 mod users;
 
 pub use codes::{CodeCheck, CodeStore, MokaCodeStore, PendingCode};
 pub use database::Database;
 pub use limits::{Admission, MokaRateLimits, RateLimits};
+pub use redis::{Redis, RedisCodeStore, RedisRateLimits, RedisSessionStore};
 pub use sessions::{MokaSessionStore, Session, SessionStore};
 pub use users::{InviterChange, Users};

@@ -31,7 +31,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Revokes every session of `user`; returns how many were live.
     async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError>;
     /// How many sessions are live (for metrics and memory checks).
-    fn entry_count(&self) -> u64;
+    /// How many entries are live, where the store can tell cheaply (for metrics).
+    fn entry_count(&self) -> Option<u64>;
 }
 
 /// The single-node store. Sessions die with the process; use the Redis store to keep them.
@@ -117,7 +118,7 @@ impl SessionStore for MokaSessionStore {
         Ok(revoked)
     }
 
-    fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
+    fn entry_count(&self) -> Option<u64> {
+        Some(self.cache.entry_count())
     }
 }

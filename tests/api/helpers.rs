@@ -18,10 +18,47 @@ pub const ADMIN_PHONE: &str = "+79990001000";
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub client: AuthServiceClient<Channel>,
-    pub database_url: String,
+    /// Where this instance keeps its state; another instance on the same backing shares it.
+    pub backing: Backing,
+    /// Where /metrics is served, when the test set METRICS_ADDR.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _dir: tempfile::TempDir,
+}
+
+/// The state a test's instances share: a fresh database, and (when TEST_REDIS_URL is set) a
+/// Redis key prefix of its own.
+#[derive(Clone)]
+pub struct Backing {
+    pub database_url: String,
+    pub redis: Option<(String, String)>,
+    _dir: std::sync::Arc<tempfile::TempDir>,
+}
+
+impl Backing {
+    pub async fn fresh() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(&dir).await;
+        let redis = std::env::var("TEST_REDIS_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(|url| (url, format!("test:{}:", uuid::Uuid::new_v4().simple())));
+        Self {
+            database_url,
+            redis,
+            _dir: std::sync::Arc::new(dir),
+        }
+    }
+
+    /// The settings that point an instance at this backing.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let mut vars = vec![("DATABASE_URL".to_string(), self.database_url.clone())];
+        if let Some((url, prefix)) = &self.redis {
+            vars.push(("REDIS_URL".into(), url.clone()));
+            vars.push(("REDIS_KEY_PREFIX".into(), prefix.clone()));
+        }
+        vars
+    }
 }
 
 /// A logged-in user as the tests see them.
@@ -38,64 +75,24 @@ impl TestApp {
 
     /// Spawns with extra environment-style settings layered over the test defaults.
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database(&dir).await;
-        Self::spawn_in(dir, database_url, vars).await
+        Self::spawn_on(Backing::fresh().await, vars).await
     }
 
-    /// A second server on an existing database (as after a restart or beside another instance).
-    pub async fn spawn_on(database_url: &str) -> Self {
-        Self::spawn_in(
-            tempfile::tempdir().expect("temp dir"),
-            database_url.to_owned(),
-            &[],
-        )
-        .await
+    /// Spawns an instance on an existing backing: beside another instance, or after a restart.
+    pub async fn spawn_on(backing: Backing, vars: &[(&str, &str)]) -> Self {
+        Self::spawn_inner(backing, vars, true).await
     }
 
     /// Spawns a TLS server; the returned `client` field is not connected (use your own).
     pub async fn spawn_tls(vars: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database(&dir).await;
-        Self::spawn_inner(dir, database_url, vars, false).await
+        Self::spawn_inner(Backing::fresh().await, vars, false).await
     }
 
-    async fn spawn_in(dir: tempfile::TempDir, database_url: String, vars: &[(&str, &str)]) -> Self {
-        Self::spawn_inner(dir, database_url, vars, true).await
-    }
-
-    async fn spawn_inner(
-        dir: tempfile::TempDir,
-        database_url: String,
-        vars: &[(&str, &str)],
-        plaintext: bool,
-    ) -> Self {
-        let mut env: HashMap<String, String> = [
-            (
-                "SECRET_KEY",
-                "test-secret-key-that-is-at-least-32-bytes-long",
-            ),
-            ("LISTEN_ADDR", "127.0.0.1:0"),
-            ("ADMIN_PHONES", ADMIN_PHONE),
-            ("DB_MAX_CONNECTIONS", "4"),
-            // Throttles are raised so that functional tests are not throttled; the tests in
-            // limits.rs and attacks.rs set the ones they exercise.
-            ("RESEND_INTERVAL_SECONDS", "0"),
-            ("CODES_PER_PHONE", "1000000"),
-            ("WRONG_CODES_PER_PHONE", "1000000"),
-            ("REQUEST_CODE_PER_IP_BURST", "1000000"),
-            ("VERIFY_CODE_PER_IP_BURST", "1000000"),
-            ("SMS_BUDGET_PER_WINDOW", "1000000"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        env.insert("DATABASE_URL".into(), database_url.clone());
-        env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config =
-            Config::from_lookup(|name| env.get(name).cloned()).expect("test config is valid");
+    async fn spawn_inner(backing: Backing, vars: &[(&str, &str)], plaintext: bool) -> Self {
+        let config = test_config(&backing, vars);
         let app = phone_auth::build(config).await.expect("server builds");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -111,10 +108,10 @@ impl TestApp {
         Self {
             addr,
             client,
-            database_url,
+            backing,
+            metrics_addr,
             shutdown: Some(shutdown),
             server: Some(server),
-            _dir: dir,
         }
     }
 
@@ -263,6 +260,33 @@ pub fn bad_request_field(status: &Status) -> Option<String> {
         .field_violations
         .first()
         .map(|v| v.field.clone())
+}
+
+/// The test defaults, then the backing, then the test's own settings.
+pub fn test_config(backing: &Backing, vars: &[(&str, &str)]) -> Config {
+    let mut env: HashMap<String, String> = [
+        (
+            "SECRET_KEY",
+            "test-secret-key-that-is-at-least-32-bytes-long",
+        ),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+        ("ADMIN_PHONES", ADMIN_PHONE),
+        ("DB_MAX_CONNECTIONS", "4"),
+        // Throttles are raised so that functional tests are not throttled; the tests in
+        // limits.rs and attacks.rs set the ones they exercise.
+        ("RESEND_INTERVAL_SECONDS", "0"),
+        ("CODES_PER_PHONE", "1000000"),
+        ("WRONG_CODES_PER_PHONE", "1000000"),
+        ("REQUEST_CODE_PER_IP_BURST", "1000000"),
+        ("VERIFY_CODE_PER_IP_BURST", "1000000"),
+        ("SMS_BUDGET_PER_WINDOW", "1000000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(backing.vars());
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::from_lookup(|name| env.get(name).cloned()).expect("test config is valid")
 }
 
 async fn fresh_database(dir: &tempfile::TempDir) -> String {

@@ -2,15 +2,20 @@
 //! TEST_DATABASE_URL is set).
 mod helpers;
 
+mod api_docs;
 mod attacks;
 mod auth_metadata;
+mod instances;
 mod limits;
 mod list_users;
 mod logout;
+mod observability;
 mod profile;
+mod proxy;
 mod request_code;
 mod set_inviter;
 mod set_inviter_races;
+mod sms_senders;
 mod tls;
 mod transport;
 mod verify_code;

@@ -161,8 +161,7 @@ async fn graceful_shutdown_finishes_and_the_port_closes() {
 async fn data_survives_a_restart_on_the_same_database() {
     let app = TestApp::spawn().await;
     let user = app.login("+79123456789").await;
-    let url = app.database_url.clone();
-    let restarted = TestApp::spawn_on(&url).await;
+    let restarted = TestApp::spawn_on(app.backing.clone(), &[]).await;
     let again = restarted.login("+79123456789").await;
     assert_eq!(again.profile.user_id, user.profile.user_id);
     assert_eq!(again.profile.invite_code, user.profile.invite_code);

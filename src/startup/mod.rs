@@ -1,5 +1,8 @@
 //! Building and running the server. `build` binds the listener first, so callers (tests on
 //! port 0 included) know the address before anything is served.
+mod health;
+mod stores;
+
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
@@ -14,11 +17,8 @@ use crate::{
     grpc::{AuthApi, AuthLayer},
     proto::{self, auth_service_server::AuthServiceServer},
     sms::{ConsoleSender, SmsSender},
-    store::{Database, MokaCodeStore, MokaRateLimits, MokaSessionStore, Users},
+    store::{Database, Redis, Users},
 };
-
-/// Upper bound on entries in each in-memory store; beyond it the least used are evicted.
-const MAX_STORE_ENTRIES: u64 = 5_000_000;
 
 /// A built server, bound to its address and ready to run.
 pub struct App {
@@ -26,7 +26,9 @@ pub struct App {
     config: Config,
     auth: Auth,
     db: Database,
+    redis: Option<Redis>,
     tls: Option<Identity>,
+    metrics_addr: Option<SocketAddr>,
 }
 
 /// Connects the stores, applies migrations and binds `config.listen_addr`.
@@ -37,23 +39,34 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
              die with it). Set SECRET_KEY to at least 32 random bytes, e.g. `openssl rand -base64 48`"
         );
     }
-    let db = Database::connect(&config.database_url, config.db_max_connections).await?;
-    let sms: Arc<dyn SmsSender> = match config.sms_provider {
+    let stores = stores::connect(&config.stores).await?;
+    let sms: Arc<dyn SmsSender> = match &config.sms_provider {
         SmsProvider::Console => {
             tracing::warn!(
                 "SMS_PROVIDER=console: codes are logged and returned as debug_code; development only"
             );
             Arc::new(ConsoleSender)
         }
+        SmsProvider::Webhook(settings) => Arc::new(crate::sms::WebhookSender::new(
+            settings.clone(),
+            &config.sms,
+        )?),
+        SmsProvider::Twilio(settings) => Arc::new(crate::sms::TwilioSender::new(
+            settings.clone(),
+            &config.sms,
+        )?),
+        SmsProvider::SmsRu(settings) => {
+            Arc::new(crate::sms::SmsRuSender::new(settings.clone(), &config.sms)?)
+        }
     };
     let auth = Auth::new(
         Policy::from_config(&config),
         config.secret_key.clone(),
-        Users::new(db.clone()),
-        Arc::new(MokaCodeStore::new(MAX_STORE_ENTRIES)),
-        Arc::new(MokaSessionStore::new(MAX_STORE_ENTRIES)),
+        Users::new(stores.db.clone()),
+        stores.codes,
+        stores.sessions,
         sms,
-        Arc::new(MokaRateLimits::new(MAX_STORE_ENTRIES)),
+        stores.limits,
     );
     let tls = match &config.tls {
         Some((cert, key)) => {
@@ -65,6 +78,10 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         }
         None => None,
     };
+    let metrics_addr = match config.metrics_addr {
+        Some(addr) => Some(crate::metrics::serve(addr).await?),
+        None => None,
+    };
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("cannot listen on LISTEN_ADDR={}", config.listen_addr))?;
@@ -72,8 +89,10 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         listener,
         config,
         auth,
-        db,
+        db: stores.db,
+        redis: stores.redis,
         tls,
+        metrics_addr,
     })
 }
 
@@ -85,6 +104,11 @@ impl App {
             .expect("a bound listener has an address")
     }
 
+    /// Where Prometheus metrics are served, when METRICS_ADDR is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
     /// Serves until `shutdown` completes; then health turns NOT_SERVING, new connections are
     /// refused and calls in flight finish before this returns.
     pub async fn run_until(
@@ -93,6 +117,13 @@ impl App {
     ) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<AuthServiceServer<AuthApi>>().await;
+        let probe = tokio::spawn(health::probe(
+            health.clone(),
+            self.db.clone(),
+            self.redis.clone(),
+            self.auth.clone(),
+            self.config.stores.health_probe_interval,
+        ));
         let reflection_v1 = reflection().build_v1().context("building reflection v1")?;
         let reflection_v1alpha = reflection()
             .build_v1alpha()
@@ -124,7 +155,7 @@ impl App {
             .add_service(auth_service)
             .serve_with_incoming_shutdown(
                 TcpListenerStream::new(self.listener),
-                drain_on(shutdown, health),
+                drain_on(shutdown, health, probe),
             )
             .await
             .context("gRPC server failed");
@@ -143,8 +174,14 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 }
 
 /// Completes when `shutdown` does, after flipping every health status to NOT_SERVING.
-async fn drain_on(shutdown: impl Future<Output = ()>, health: HealthReporter) {
+async fn drain_on(
+    shutdown: impl Future<Output = ()>,
+    health: HealthReporter,
+    probe: tokio::task::JoinHandle<()>,
+) {
     shutdown.await;
+    // The probe must not flip health back to SERVING while we drain.
+    probe.abort();
     tracing::info!("shutting down: health NOT_SERVING, draining calls in flight");
     health.set_not_serving::<AuthServiceServer<AuthApi>>().await;
     health

@@ -1,0 +1,52 @@
+//! Where state lives: the SQL database, and Redis when several instances share state.
+use std::time::Duration;
+
+use super::{ConfigError, env::Env};
+
+/// The default database: an SQLite file in the working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://phone-auth.db?mode=rwc";
+
+#[derive(Clone, Debug)]
+pub struct StoresConfig {
+    pub database_url: String,
+    pub db_max_connections: u32,
+    /// How long a call waits for a pooled connection before answering UNAVAILABLE.
+    pub db_acquire_timeout: Duration,
+    /// Codes, sessions and limits go to Redis when set; moka (this process only) otherwise.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so that several deployments can share one Redis.
+    pub redis_key_prefix: String,
+    /// Connect and response timeout of Redis commands.
+    pub redis_timeout: Duration,
+    /// How long start-up keeps retrying an unreachable database or Redis before giving up.
+    pub startup_timeout: Duration,
+    /// How often the health probe checks the database and Redis.
+    pub health_probe_interval: Duration,
+}
+
+impl StoresConfig {
+    pub(super) fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let redis_url = env.get("REDIS_URL");
+        if let Some(url) = &redis_url
+            && !["redis://", "rediss://", "unix://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
+        {
+            return Err(env.error("REDIS_URL", url, "a redis://, rediss:// or unix:// URL"));
+        }
+        Ok(Self {
+            database_url: env
+                .get("DATABASE_URL")
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            db_max_connections: env.number("DB_MAX_CONNECTIONS", 8, 1..=1000)? as u32,
+            db_acquire_timeout: env.seconds("DB_ACQUIRE_TIMEOUT_SECONDS", 2)?,
+            redis_url,
+            redis_key_prefix: env
+                .get("REDIS_KEY_PREFIX")
+                .unwrap_or_else(|| "phoneauth:".into()),
+            redis_timeout: env.seconds("REDIS_TIMEOUT_SECONDS", 1)?,
+            startup_timeout: env.seconds("STARTUP_TIMEOUT_SECONDS", 60)?,
+            health_probe_interval: env.seconds("HEALTH_PROBE_INTERVAL_SECONDS", 1)?,
+        })
+    }
+}

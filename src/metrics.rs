@@ -1,0 +1,114 @@
+//! Prometheus metrics: what the service does, by RPC, status, provider and limit.
+//!
+//! Recording is always on and costs an atomic add when nothing scrapes; the text exposition is
+//! served on METRICS_ADDR (`GET /metrics`) only when that is set. One recorder serves the whole
+//! process, so several in-process servers (tests) share it.
+use std::{future::Future, net::SocketAddr, sync::OnceLock, time::Instant};
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tonic::{Code, Response, Status};
+
+/// Calls by method and gRPC status code.
+pub const RPC_REQUESTS: &str = "phoneauth_rpc_requests_total";
+/// Call latency by method, in seconds.
+pub const RPC_DURATION: &str = "phoneauth_rpc_duration_seconds";
+/// Codes handed to a provider, by provider.
+pub const SMS_SENT: &str = "phoneauth_sms_sent_total";
+/// Codes a provider failed to take, by provider.
+pub const SMS_FAILED: &str = "phoneauth_sms_failed_total";
+/// VerifyCode outcomes: success, wrong_code.
+pub const VERIFICATIONS: &str = "phoneauth_verifications_total";
+/// Throttling refusals by limit.
+pub const THROTTLED: &str = "phoneauth_throttled_total";
+/// Referral links created by SetInviter.
+pub const REFERRAL_LINKS: &str = "phoneauth_referral_links_total";
+/// Live sessions and pending codes (in-memory stores only; Redis reports its own keyspace).
+pub const SESSIONS_LIVE: &str = "phoneauth_sessions_live";
+pub const CODES_PENDING: &str = "phoneauth_codes_pending";
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder (once) and returns the handle that renders it.
+fn handle() -> anyhow::Result<&'static PrometheusHandle> {
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle);
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(RPC_DURATION.into()), LATENCY_BUCKETS)
+        .context("metric buckets")?
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    Ok(HANDLE.get_or_init(|| handle))
+}
+
+/// Serves `GET /metrics` on `addr` until the process ends; returns the bound address.
+pub async fn serve(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    let handle = handle()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on METRICS_ADDR={addr}"))?;
+    let bound = listener.local_addr()?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || async move { handle.render() }),
+    );
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "metrics endpoint failed");
+        }
+    });
+    tracing::info!(addr = %bound, "serving Prometheus metrics on /metrics");
+    Ok(bound)
+}
+
+/// Runs one RPC, counting it by its outcome and timing it.
+pub async fn rpc<T>(
+    method: &'static str,
+    call: impl Future<Output = Result<Response<T>, Status>>,
+) -> Result<Response<T>, Status> {
+    let started = Instant::now();
+    let result = call.await;
+    let code = match &result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    };
+    ::metrics::counter!(RPC_REQUESTS, "method" => method, "code" => code_name(code)).increment(1);
+    ::metrics::histogram!(RPC_DURATION, "method" => method).record(started.elapsed().as_secs_f64());
+    result
+}
+
+pub fn count(name: &'static str, label: &'static str, value: &'static str) {
+    ::metrics::counter!(name, label => value).increment(1);
+}
+
+pub fn gauge(name: &'static str, value: u64) {
+    ::metrics::gauge!(name).set(value as f64);
+}
+
+/// The canonical upper-snake name of a status code, as Prometheus users expect.
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}

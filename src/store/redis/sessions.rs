@@ -1,0 +1,118 @@
+//! Sessions in Redis: a hash per token digest {u: user id, p: phone, e: expiry}, and a set of
+//! digests per user for LogoutAll. Both expire natively.
+use async_trait::async_trait;
+use redis::{AsyncCommands, Script};
+
+use super::{Redis, redis_error};
+use crate::{
+    domain::{AuthError, Digest, UserId},
+    store::{Session, SessionStore},
+};
+
+/// Deletes every session listed in the user's set; returns how many still existed.
+const REVOKE_ALL: &str = r"
+local n = 0
+for _, digest in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  n = n + redis.call('DEL', ARGV[1] .. digest)
+end
+redis.call('DEL', KEYS[1])
+return n
+";
+
+pub struct RedisSessionStore {
+    redis: Redis,
+    revoke_all: Script,
+}
+
+impl RedisSessionStore {
+    pub fn new(redis: Redis) -> Self {
+        Self {
+            redis,
+            revoke_all: Script::new(REVOKE_ALL),
+        }
+    }
+
+    fn session_key(&self, digest: &Digest) -> String {
+        self.redis.key(&["session", &hex(digest)])
+    }
+
+    fn user_key(&self, user: UserId) -> String {
+        self.redis.key(&["user-sessions", &user.to_string()])
+    }
+}
+
+fn hex(digest: &Digest) -> String {
+    digest.0.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn create(&self, digest: Digest, session: Session) -> Result<(), AuthError> {
+        let key = self.session_key(&digest);
+        let user_key = self.user_key(session.user_id);
+        let expires_ms = session.expires_at.div_euclid(1000);
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("u", session.user_id.to_string()),
+                    ("p", session.phone_number.to_string()),
+                    ("e", session.expires_at.to_string()),
+                ],
+            )
+            .pexpire_at(&key, expires_ms)
+            .sadd(&user_key, hex(&digest))
+            // Sessions share one TTL, so the newest session is the last to expire.
+            .pexpire_at(&user_key, expires_ms)
+            .query_async::<()>(&mut self.redis.connection())
+            .await
+            .map_err(redis_error)
+    }
+
+    async fn get(&self, digest: &Digest) -> Result<Option<Session>, AuthError> {
+        let (user, phone, expires): (Option<i64>, Option<String>, Option<i64>) = self
+            .redis
+            .connection()
+            .hmget(self.session_key(digest), &["u", "p", "e"])
+            .await
+            .map_err(redis_error)?;
+        Ok(match (user, phone, expires) {
+            (Some(user_id), Some(phone), Some(expires_at))
+                if expires_at > crate::domain::now_micros() =>
+            {
+                Some(Session {
+                    user_id,
+                    phone_number: phone.into(),
+                    expires_at,
+                })
+            }
+            _ => None,
+        })
+    }
+
+    async fn revoke(&self, digest: &Digest) -> Result<(), AuthError> {
+        // The digest may linger in the user's set; LogoutAll counts only sessions that exist.
+        self.redis
+            .connection()
+            .del::<_, ()>(self.session_key(digest))
+            .await
+            .map_err(redis_error)
+    }
+
+    async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError> {
+        let prefix = self.redis.key(&["session", ""]);
+        let revoked: u32 = self
+            .revoke_all
+            .key(self.user_key(user))
+            .arg(prefix)
+            .invoke_async(&mut self.redis.connection())
+            .await
+            .map_err(redis_error)?;
+        Ok(revoked)
+    }
+
+    fn entry_count(&self) -> Option<u64> {
+        None
+    }
+}

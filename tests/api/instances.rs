@@ -1,0 +1,288 @@
+//! Several instances as one service, restarts, and outages. These need the shared stores:
+//! they run when TEST_REDIS_URL (and, for the database outage, TEST_DATABASE_URL) are set, as
+//! .ci/run sets them, and say that they skipped otherwise.
+use std::time::Duration;
+
+use phone_auth::proto::{LogoutRequest, RequestCodeRequest};
+use tonic::Code;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use crate::{
+    helpers::{Backing, TestApp, assert_status, authed, phone},
+    proxy::{Proxy, authority, via},
+};
+
+fn shared_stores(backing: &Backing) -> bool {
+    let shared = backing.redis.is_some();
+    if !shared {
+        eprintln!(
+            "skipped: needs TEST_REDIS_URL (sessions and limits are per process without Redis)"
+        );
+    }
+    shared
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_behave_as_one_service() {
+    let backing = Backing::fresh().await;
+    if !shared_stores(&backing) {
+        return;
+    }
+    let vars = [
+        ("RESEND_INTERVAL_SECONDS", "60"),
+        ("WRONG_CODES_PER_PHONE", "3"),
+    ];
+    let a = TestApp::spawn_on(backing.clone(), &vars).await;
+    let b = TestApp::spawn_on(backing.clone(), &vars).await;
+    let c = TestApp::spawn_on(backing.clone(), &vars).await;
+
+    let inviter = a.login(&phone(1)).await;
+    let code = a.request_code(&phone(2)).await;
+    let user = b
+        .verify(&phone(2), &code)
+        .await
+        .expect("a code sent by A verifies on B");
+    let token = user.session_token;
+    let profile = c
+        .profile(&token)
+        .await
+        .expect("a session made on B works on C");
+    assert_eq!(profile.phone_number, phone(2));
+    a.set_inviter(&token, &inviter.profile.invite_code)
+        .await
+        .unwrap();
+    assert_eq!(c.profile(&inviter.token).await.unwrap().referral_count, 1);
+
+    b.client
+        .clone()
+        .logout(authed(&token, LogoutRequest {}))
+        .await
+        .unwrap();
+    // Revocation is read from the shared store on every call: C rejects at once.
+    assert_status(c.profile(&token).await, Code::Unauthenticated, "revoked");
+    assert_status(a.profile(&token).await, Code::Unauthenticated, "revoked");
+
+    // Limits are global: the cooldown started on A holds on B and C.
+    a.request_code(&phone(3)).await;
+    for other in [&b, &c] {
+        let result = other
+            .client
+            .clone()
+            .request_code(RequestCodeRequest {
+                phone_number: phone(3),
+            })
+            .await;
+        assert_status(result, Code::ResourceExhausted, "just sent");
+    }
+    // Three wrong codes spread over three instances spend one budget of 3.
+    let code = a.request_code(&phone(4)).await;
+    let wrong = if code == "0000" { "1111" } else { "0000" };
+    for instance in [&a, &b, &c] {
+        assert_status(
+            instance.verify(&phone(4), wrong).await,
+            Code::InvalidArgument,
+            "wrong",
+        );
+    }
+    assert_status(
+        b.verify(&phone(4), &code).await,
+        Code::ResourceExhausted,
+        "too many wrong codes",
+    );
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart_when_redis_is_configured() {
+    let backing = Backing::fresh().await;
+    if !shared_stores(&backing) {
+        return;
+    }
+    let first = TestApp::spawn_on(backing.clone(), &[]).await;
+    let user = first.login(&phone(1)).await;
+    first.stop().await;
+    let second = TestApp::spawn_on(backing, &[]).await;
+    let profile = second
+        .profile(&user.token)
+        .await
+        .expect("the token outlives the instance");
+    assert_eq!(profile.user_id, user.profile.user_id);
+}
+
+async fn health(app: &TestApp) -> ServingStatus {
+    let mut client = HealthClient::new(app.channel().await);
+    let request = HealthCheckRequest {
+        service: "phoneauth.v1.AuthService".into(),
+    };
+    client.check(request).await.unwrap().into_inner().status()
+}
+
+/// Polls health until it reports `wanted` (bounded: the probe runs every 0.2 s here).
+async fn wait_for_health(app: &TestApp, wanted: ServingStatus) {
+    for _ in 0..100 {
+        if health(app).await == wanted {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("health never became {wanted:?}");
+}
+
+const OUTAGE_VARS: [(&str, &str); 3] = [
+    ("HEALTH_PROBE_INTERVAL_SECONDS", "0.2"),
+    ("REDIS_TIMEOUT_SECONDS", "0.5"),
+    ("DB_ACQUIRE_TIMEOUT_SECONDS", "1"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_answers_unavailable_and_the_service_recovers_by_itself() {
+    let mut backing = Backing::fresh().await;
+    let Some((redis_url, prefix)) = backing.redis.clone() else {
+        return eprintln!("skipped: needs TEST_REDIS_URL");
+    };
+    let proxy = Proxy::start(authority(&redis_url)).await;
+    backing.redis = Some((via(&redis_url, proxy.addr), prefix));
+    let app = TestApp::spawn_on(backing, &OUTAGE_VARS).await;
+    let user = app.login(&phone(1)).await;
+
+    proxy.cut();
+    let started = std::time::Instant::now();
+    let result = app
+        .client
+        .clone()
+        .request_code(RequestCodeRequest {
+            phone_number: phone(2),
+        })
+        .await;
+    assert_status(result, Code::Unavailable, "Redis");
+    assert_status(
+        app.profile(&user.token).await,
+        Code::Unavailable,
+        "unavailable",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed within the request timeout"
+    );
+    wait_for_health(&app, ServingStatus::NotServing).await;
+
+    proxy.restore();
+    wait_for_health(&app, ServingStatus::Serving).await;
+    app.profile(&user.token)
+        .await
+        .expect("the session outlived the outage");
+    app.login(&phone(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_unavailable_and_loses_nothing() {
+    let mut backing = Backing::fresh().await;
+    if !backing.database_url.starts_with("postgres") {
+        return eprintln!("skipped: needs TEST_DATABASE_URL (PostgreSQL)");
+    }
+    let real_url = backing.database_url.clone();
+    let proxy = Proxy::start(authority(&real_url)).await;
+    backing.database_url = via(&real_url, proxy.addr);
+    let app = TestApp::spawn_on(backing.clone(), &OUTAGE_VARS).await;
+    let inviter = app.login(&phone(1)).await;
+    let user = app.login(&phone(2)).await;
+    app.set_inviter(&user.token, &inviter.profile.invite_code)
+        .await
+        .unwrap();
+
+    proxy.cut();
+    assert_status(
+        app.profile(&user.token).await,
+        Code::Unavailable,
+        "database",
+    );
+    let code = app.request_code(&phone(3)).await;
+    assert_status(
+        app.verify(&phone(3), &code).await,
+        Code::Unavailable,
+        "database",
+    );
+    wait_for_health(&app, ServingStatus::NotServing).await;
+
+    proxy.restore();
+    wait_for_health(&app, ServingStatus::Serving).await;
+    let profile = app
+        .profile(&inviter.token)
+        .await
+        .expect("recovered without a restart");
+    assert_eq!(profile.referral_count, 1, "no referral link lost");
+    assert_eq!(
+        app.profile(&user.token).await.unwrap().invited_by,
+        inviter.profile.invite_code
+    );
+    app.login(&phone(3)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_waits_for_a_database_that_is_down() {
+    let mut backing = Backing::fresh().await;
+    if !backing.database_url.starts_with("postgres") {
+        return eprintln!("skipped: needs TEST_DATABASE_URL (PostgreSQL)");
+    }
+    let proxy = Proxy::start(authority(&backing.database_url)).await;
+    backing.database_url = via(&backing.database_url, proxy.addr);
+    proxy.cut();
+    let starting = tokio::spawn(TestApp::spawn_on(
+        backing,
+        &[("STARTUP_TIMEOUT_SECONDS", "30")],
+    ));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        !starting.is_finished(),
+        "start-up must wait while the database is down"
+    );
+    proxy.restore();
+    let app = starting.await.unwrap();
+    app.login(&phone(1)).await;
+}
+
+#[tokio::test]
+async fn redis_holds_only_digests_never_raw_codes_or_tokens() {
+    let backing = Backing::fresh().await;
+    let Some((url, prefix)) = backing.redis.clone() else {
+        return eprintln!("skipped: needs TEST_REDIS_URL");
+    };
+    let app = TestApp::spawn_on(backing, &[("CODE_LENGTH", "8")]).await;
+    let user = app.login(&phone(1)).await;
+    let pending = app.request_code(&phone(2)).await;
+
+    let mut redis = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(
+        keys.iter().any(|k| k.contains(":session:")) && keys.iter().any(|k| k.contains(":code:")),
+        "{keys:?}"
+    );
+    let mut everything = keys.join("\n").into_bytes();
+    for key in &keys {
+        let dump: Vec<u8> = redis::cmd("DUMP")
+            .arg(key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        everything.extend(dump);
+    }
+    let contains = |needle: &str| {
+        everything
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    };
+    assert!(
+        !contains(&user.token),
+        "a raw session token is stored in Redis"
+    );
+    assert!(!contains(&pending), "a raw code is stored in Redis");
+}
