@@ -73,7 +73,8 @@ impl From<AuthError> for Status {
 fn wrong_code_message(attempts_left: Option<u32>) -> String {
     match attempts_left {
         Some(n) if n > 0 => {
-            format!("the verification code is wrong or has expired ({n} attempts left)")
+            let attempts = if n == 1 { "attempt" } else { "attempts" };
+            format!("the verification code is wrong or has expired ({n} {attempts} left)")
         }
         _ => "the verification code is wrong or has expired; request a new code".to_string(),
     }

@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use moka::{future::Cache, ops::compute::Op};
 
-use super::expiry::{AtDeadline, Expires};
+use super::expiry::{Expires, deadline_cache};
 use crate::domain::{AuthError, Digest, UnixMicros, now_micros};
 
 /// A code waiting to be entered.
@@ -54,10 +54,7 @@ pub struct MokaCodeStore {
 impl MokaCodeStore {
     pub fn new(max_entries: u64) -> Self {
         Self {
-            cache: Cache::builder()
-                .max_capacity(max_entries)
-                .expire_after(AtDeadline)
-                .build(),
+            cache: deadline_cache(max_entries),
         }
     }
 }

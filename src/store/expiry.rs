@@ -30,6 +30,18 @@ impl<K, V: Expires> Expiry<K, V> for AtDeadline {
     }
 }
 
+/// A moka cache bounded to `max_entries` whose entries expire at their own deadline.
+pub fn deadline_cache<K, V>(max_entries: u64) -> moka::future::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Expires + Clone + Send + Sync + 'static,
+{
+    moka::future::Cache::builder()
+        .max_capacity(max_entries)
+        .expire_after(AtDeadline)
+        .build()
+}
+
 fn remaining(value: &impl Expires) -> Duration {
     Duration::from_micros(value.expires_at().saturating_sub(now_micros()).max(0) as u64)
 }

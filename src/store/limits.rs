@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use moka::{future::Cache, ops::compute::Op};
 
-use super::expiry::{AtDeadline, Expires};
+use super::expiry::{Expires, deadline_cache};
 use crate::domain::{AuthError, UnixMicros, now_micros};
 
 /// Whether a throttle let a call through.
@@ -81,10 +81,7 @@ pub struct MokaRateLimits {
 impl MokaRateLimits {
     pub fn new(max_entries: u64) -> Self {
         Self {
-            cache: Cache::builder()
-                .max_capacity(max_entries)
-                .expire_after(AtDeadline)
-                .build(),
+            cache: deadline_cache(max_entries),
         }
     }
 }

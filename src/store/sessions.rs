@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use moka::{future::Cache, ops::compute::Op};
 
-use super::expiry::{AtDeadline, Expires};
+use super::expiry::{Expires, deadline_cache};
 use crate::domain::{AuthError, Digest, UnixMicros, UserId, now_micros};
 
 /// A live session.
@@ -58,14 +58,8 @@ impl Expires for UserSessions {
 impl MokaSessionStore {
     pub fn new(max_entries: u64) -> Self {
         Self {
-            cache: Cache::builder()
-                .max_capacity(max_entries)
-                .expire_after(AtDeadline)
-                .build(),
-            by_user: Cache::builder()
-                .max_capacity(max_entries)
-                .expire_after(AtDeadline)
-                .build(),
+            cache: deadline_cache(max_entries),
+            by_user: deadline_cache(max_entries),
         }
     }
 }

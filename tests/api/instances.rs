@@ -286,3 +286,21 @@ async fn redis_holds_only_digests_never_raw_codes_or_tokens() {
     );
     assert!(!contains(&pending), "a raw code is stored in Redis");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_on_a_fresh_database_migrate_once() {
+    let backing = Backing::fresh().await;
+    if !backing.database_url.starts_with("postgres") {
+        return eprintln!("skipped: needs TEST_DATABASE_URL (PostgreSQL)");
+    }
+    // sqlx holds an advisory lock while migrating, so concurrent starts wait for each other.
+    let starts = (0..3).map(|_| tokio::spawn(TestApp::spawn_on(backing.clone(), &[])));
+    let apps: Vec<TestApp> = futures::future::join_all(starts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for (n, app) in apps.iter().enumerate() {
+        app.login(&phone(n as u32)).await;
+    }
+}
