@@ -214,14 +214,23 @@ async fn past_the_global_sms_budget_real_numbers_are_unavailable_and_test_number
             Ok(_) => sent += 1,
             Err(status) => break status,
         }
-        assert!(sent <= 4, "the budget of 2 per window never opened the breaker");
+        assert!(
+            sent <= 4,
+            "the budget of 2 per window never opened the breaker"
+        );
     };
     assert!(sent >= 2, "refused before the budget was spent");
     assert_eq!(refusal.code(), Code::Unavailable, "{refusal:?}");
     assert!(refusal.message().contains("SMS delivery"), "{refusal:?}");
-    assert_eq!(request(&app, "+79990000001").await.unwrap(), "1234", "test numbers spend no budget");
+    assert_eq!(
+        request(&app, "+79990000001").await.unwrap(),
+        "1234",
+        "test numbers spend no budget"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
-    request(&app, &phone(50)).await.expect("the breaker closes when the window frees");
+    request(&app, &phone(50))
+        .await
+        .expect("the breaker closes when the window frees");
 }
 
 #[tokio::test]

@@ -90,7 +90,12 @@ async fn metrics_count_what_the_service_did() {
     assert!(moved("phoneauth_verifications_total", &[r#"result="wrong_code""#]) >= 1.0);
     assert!(moved("phoneauth_throttled_total", &[r#"limit="codes_per_phone""#]) >= 1.0);
     assert!(moved("phoneauth_referral_links_total", &[]) >= 1.0);
-    assert!(after.contains("phoneauth_sessions_live") && after.contains("phoneauth_codes_pending"));
+    if app.backing.redis.is_none() {
+        // In-memory stores report their sizes; with Redis, Redis' own keyspace metrics do.
+        assert!(
+            after.contains("phoneauth_sessions_live") && after.contains("phoneauth_codes_pending")
+        );
+    }
 }
 
 /// The binary as a person runs it, with JSON logs on stdout collected line by line.
