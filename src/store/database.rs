@@ -119,14 +119,27 @@ impl BeginWrite for PgPool {
 }
 
 /// Maps a database error: connectivity problems become UNAVAILABLE, the rest INTERNAL.
+///
+/// A connection cut mid-handshake or mid-message surfaces as a protocol error (e.g. an empty
+/// answer to PostgreSQL's SSLRequest), and a server that is shutting down or full answers with
+/// SQLSTATE class 08 (connection exception), 57P01–57P03 or 53300: all of them mean "the
+/// database cannot serve right now", not a bug.
 pub(crate) fn db_error(error: sqlx::Error) -> AuthError {
     use sqlx::Error::*;
-    match error {
-        PoolTimedOut | PoolClosed | Io(_) | Tls(_) | WorkerCrashed => AuthError::Unavailable {
+    let unavailable = match &error {
+        PoolTimedOut | PoolClosed | Io(_) | Tls(_) | WorkerCrashed | Protocol(_) => true,
+        Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    };
+    if unavailable {
+        AuthError::Unavailable {
             what: "the database",
             source: error.into(),
-        },
-        other => AuthError::Internal(anyhow::Error::new(other).context("database query failed")),
+        }
+    } else {
+        AuthError::Internal(anyhow::Error::new(error).context("database query failed"))
     }
 }
 
