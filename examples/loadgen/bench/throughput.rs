@@ -1,0 +1,240 @@
+//! Throughput of every RPC on SQLite, registration on PostgreSQL, and the raw INSERT rate.
+use std::{
+    process::Command,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::{Context, ensure};
+
+use super::*;
+
+/// The raw INSERT rate, measured in a child process pinned to the server's core.
+fn raw_insert(opts: &Opts, url: &str) -> anyhow::Result<(u64, Duration)> {
+    let exe = std::env::current_exe()?;
+    let mut command = match opts.server_cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(cpu.to_string()).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let seconds = (opts.duration * 2).as_secs_f64();
+    let output = command
+        .args([
+            "raw-insert",
+            "--db",
+            url,
+            "--pool",
+            "8",
+            "--concurrency",
+            "64",
+        ])
+        .args(["--rows", "1000000", "--seconds", &seconds.to_string()])
+        .args(match opts.load_cpu {
+            Some(core) if url.starts_with("postgres") => {
+                vec!["--pin-backends-to".to_string(), core.to_string()]
+            }
+            _ => vec![],
+        })
+        .output()?;
+    ensure!(
+        output.status.success(),
+        "raw-insert failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout)?;
+    let field = |name: &str| -> anyhow::Result<f64> {
+        text.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+            .with_context(|| format!("raw-insert printed no {name}: {text}"))
+    };
+    Ok((
+        field("rows")? as u64,
+        Duration::from_secs_f64(field("seconds")?),
+    ))
+}
+
+pub(super) async fn sqlite_throughput(opts: &Opts, report: &mut Report) -> anyhow::Result<()> {
+    eprintln!("== SQLite: throughput of every RPC");
+    let seed = Seed {
+        users: opts.main_users,
+        referrals: vec![(2, 3, FEW_REFERRALS)],
+    };
+    let (url, _) = fresh_sqlite(opts, "main", &seed).await?;
+    let mut b = Bench::start(opts, &spec(opts, "sqlite", url.clone())).await?;
+    let db = "SQLite";
+    b.check(report, db).await;
+
+    // GetProfile of a user with 10 referrals, one session per connection.
+    let tokens = Arc::new(b.sessions_of(2, opts.connections, FEW_REFERRALS).await?);
+    let m = b
+        .measure(
+            "GetProfile (10 referrals)",
+            &|_| scenarios::get_profile(tokens.clone(), FEW_REFERRALS),
+            u64::MAX,
+        )
+        .await;
+    report.throughput("GetProfile, 10 referrals", db, m, b.ceiling, Some(0.6));
+
+    // RequestCode to distinct new phones; the codes feed VerifyCode below.
+    let codes = Arc::new(Mutex::new(Vec::new()));
+    let base = b.next_new;
+    let m = b
+        .measure(
+            "RequestCode (distinct phones)",
+            &|start| {
+                scenarios::request_code(move |i| phone(NEW, i), base + start, Some(codes.clone()))
+            },
+            10_000_000 - base,
+        )
+        .await;
+    b.next_new += m.peak.issued + m.half.as_ref().map_or(0, |h| h.issued);
+    report.throughput("RequestCode, distinct phones", db, m, b.ceiling, Some(0.6));
+    let mut pending = std::mem::take(&mut *codes.lock().expect("codes"));
+
+    // VerifyCode registering new users: probe, top the codes up, measure.
+    let new_sessions = Arc::new(Mutex::new(Vec::new()));
+    let probe_n = 3000.min(pending.len() as u64);
+    let probe_pool: Vec<Pending> = pending.drain(..probe_n as usize).collect();
+    let probe = b
+        .probe(
+            scenarios::verify_code(Arc::new(probe_pool), 0, true, Some(new_sessions.clone())),
+            probe_n,
+        )
+        .await;
+    let want = b.pool_for(&probe) as usize;
+    if pending.len() < want {
+        let phones = b.new_phones((want - pending.len()) as u64);
+        pending.extend(b.issue_codes(phones).await?);
+    }
+    let pool = Arc::new(pending);
+    let m = b
+        .measure(
+            "VerifyCode (new user)",
+            &|start| scenarios::verify_code(pool.clone(), start, true, Some(new_sessions.clone())),
+            pool.len() as u64,
+        )
+        .await;
+    let sqlite_users_per_second = m.peak.rps();
+    report.throughput("VerifyCode, registering a new user", db, m, b.ceiling, None);
+
+    // VerifyCode of existing (seeded) users.
+    let seeded = |from: u64, n: u64| {
+        Arc::new(
+            (from..from + n)
+                .map(|i| phone(SEEDED, i))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut next_seeded = FIRST_PLAIN;
+    let probe_pool = b.issue_codes(seeded(next_seeded, 3000)).await?;
+    next_seeded += 3000;
+    let probe = b
+        .probe(
+            scenarios::verify_code(Arc::new(probe_pool), 0, false, None),
+            3000,
+        )
+        .await;
+    let want = (b.pool_for(&probe)).min(opts.main_users - next_seeded + 1);
+    let pool = Arc::new(b.issue_codes(seeded(next_seeded, want)).await?);
+    let m = b
+        .measure(
+            "VerifyCode (existing user)",
+            &|start| scenarios::verify_code(pool.clone(), start, false, None),
+            pool.len() as u64,
+        )
+        .await;
+    report.throughput("VerifyCode, existing user", db, m, b.ceiling, Some(0.4));
+
+    // SetInviter: each call a different new user naming a seeded user.
+    let mut callers = std::mem::take(&mut *new_sessions.lock().expect("sessions"));
+    let inviters = FIRST_PLAIN..opts.main_users + 1;
+    let probe_n = 3000.min(callers.len());
+    let probe_pool: Vec<Bearer> = callers.drain(..probe_n).collect();
+    let probe = b
+        .probe(
+            scenarios::set_inviter(Arc::new(probe_pool), 0, inviters.clone()),
+            probe_n as u64,
+        )
+        .await;
+    let want = b.pool_for(&probe) as usize;
+    if callers.len() < want {
+        let more = b.register((want - callers.len()) as u64).await?;
+        callers.extend(more);
+    }
+    let callers = Arc::new(callers);
+    let m = b
+        .measure(
+            "SetInviter",
+            &|start| scenarios::set_inviter(callers.clone(), start, inviters.clone()),
+            callers.len() as u64,
+        )
+        .await;
+    report.throughput("SetInviter", db, m, b.ceiling, Some(0.3));
+    b.stop().await?;
+
+    let (rows, took) = raw_insert(opts, &url)?;
+    let raw = rows as f64 / took.as_secs_f64();
+    eprintln!("  raw INSERT (SQLite): {rows} rows in {took:.1?} = {raw:.0} rows/s");
+    report.target(Target::ratio(
+        "VerifyCode registering new users, SQLite: users/s ÷ raw INSERT rows/s (pool 8)",
+        sqlite_users_per_second,
+        raw,
+        "users/s",
+        "rows/s",
+        0.5,
+    ));
+    Ok(())
+}
+
+pub(super) async fn postgres_registration(
+    opts: &Opts,
+    admin_url: &str,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    eprintln!("== PostgreSQL: registration");
+    let url = seed::fresh_pg_database(admin_url, "phoneauth_bench").await?;
+    let mut b = Bench::start(opts, &spec(opts, "postgres", url.clone())).await?;
+    let db = "PostgreSQL";
+    b.check(report, db).await;
+    let sessions = Arc::new(Mutex::new(Vec::new()));
+    let probe_phones = b.new_phones(3000);
+    let probe_pool = b.issue_codes(probe_phones).await?;
+    let probe = b
+        .probe(
+            scenarios::verify_code(Arc::new(probe_pool), 0, true, None),
+            3000,
+        )
+        .await;
+    if let Some(core) = opts.load_cpu {
+        let pinned = seed::pin_pg_backends(&url, core).await?;
+        eprintln!("  pinned {pinned} PostgreSQL server processes to core {core}");
+    }
+    let want = b.pool_for(&probe);
+    let phones = b.new_phones(want);
+    let pool = Arc::new(b.issue_codes(phones).await?);
+    let m = b
+        .measure(
+            "VerifyCode (new user, PostgreSQL)",
+            &|start| scenarios::verify_code(pool.clone(), start, true, Some(sessions.clone())),
+            pool.len() as u64,
+        )
+        .await;
+    let users_per_second = m.peak.rps();
+    report.throughput("VerifyCode, registering a new user", db, m, b.ceiling, None);
+    b.stop().await?;
+    let (rows, took) = raw_insert(opts, &url)?;
+    let raw = rows as f64 / took.as_secs_f64();
+    eprintln!("  raw INSERT (PostgreSQL): {rows} rows in {took:.1?} = {raw:.0} rows/s");
+    report.target(Target::ratio(
+        "VerifyCode registering new users, PostgreSQL: users/s ÷ raw INSERT rows/s (pool 8)",
+        users_per_second,
+        raw,
+        "users/s",
+        "rows/s",
+        0.5,
+    ));
+    Ok(())
+}
