@@ -53,12 +53,21 @@ pub fn health_check() -> Op {
     })
 }
 
-/// GetProfile round-robin over `tokens`; fails unless the profile has `referrals` in total.
+/// GetProfile (first page of the default size) round-robin over `tokens`; fails unless the
+/// profile has `referrals` in total.
 pub fn get_profile(tokens: Arc<Vec<Bearer>>, referrals: u64) -> Op {
+    get_profile_page(tokens, referrals, 0)
+}
+
+/// GetProfile asking for a first page of `page_size` referrals (0: the server's default).
+pub fn get_profile_page(tokens: Arc<Vec<Bearer>>, referrals: u64, page_size: u32) -> Op {
     op(move |channel, i| {
         let request = authed(
             &tokens[i as usize % tokens.len()],
-            GetProfileRequest::default(),
+            GetProfileRequest {
+                referrals_page_size: page_size,
+                ..Default::default()
+            },
         );
         async move {
             let profile = AuthServiceClient::new(channel)
