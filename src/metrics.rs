@@ -53,6 +53,15 @@ pub async fn serve(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
         .await
         .with_context(|| format!("cannot listen on METRICS_ADDR={addr}"))?;
     let bound = listener.local_addr()?;
+    // The recorder keeps histogram samples until upkeep folds them; without it they would grow
+    // for as long as nobody scrapes.
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            ticker.tick().await;
+            handle.run_upkeep();
+        }
+    });
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || async move { handle.render() }),

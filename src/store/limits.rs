@@ -135,7 +135,12 @@ impl RateLimits for MokaRateLimits {
                         expires_at,
                     }) => {
                         stamps.retain(|&t| t != stamp);
-                        Op::Put(Counter::Log { stamps, expires_at })
+                        // An emptied log carries nothing: free its entry now, not at expiry.
+                        if stamps.is_empty() {
+                            Op::Remove
+                        } else {
+                            Op::Put(Counter::Log { stamps, expires_at })
+                        }
                     }
                     _ => Op::Nop,
                 };
