@@ -100,11 +100,18 @@ impl Report {
         let cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2");
         let cores = sh("nproc --all");
         let memory = sh("free -g | awk '/Mem:/ {print $2}'");
+        let commit = sh("git rev-parse --short HEAD 2>/dev/null");
+        let changed = sh("git status --porcelain -- src migrations Cargo.toml 2>/dev/null | wc -l");
+        let commit = match (commit.as_str(), changed.as_str()) {
+            ("", _) => "an unknown commit".to_string(),
+            (c, "0") => format!("commit {c}"),
+            (c, _) => format!("commit {c} with local changes under src/"),
+        };
         let mut header = String::new();
         let _ = writeln!(
             header,
-            "Measured {date} on {cpu}, {cores} cores, {memory} GiB RAM (a shared VM: other builds ran \
-             beside the bench). Server pinned to core {}, load generator to the other core. \
+            "Measured {date} at {commit} on {cpu}, {cores} cores, {memory} GiB RAM (a shared VM: \
+             other builds ran beside the bench). Server pinned to core {}, load generator to the other core. \
              Load average (1 / 5 / 15 min) at the start: {}.",
             opts.server_cpu.map_or("(none)".into(), |c| c.to_string()),
             load_average()
