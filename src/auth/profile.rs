@@ -22,25 +22,16 @@ impl Auth {
         after: Option<UserId>,
         limit: u32,
     ) -> Result<ProfilePage, AuthError> {
-        let user = self.users.by_id(caller.user_id).await?;
-        self.profile_of(user, after, limit).await
+        let (user, referrals) = self.users.profile(caller.user_id, after, limit).await?;
+        Ok(ProfilePage { user, referrals })
     }
 
-    pub(crate) async fn profile_of(
-        &self,
-        user: User,
-        after: Option<UserId>,
-        limit: u32,
-    ) -> Result<ProfilePage, AuthError> {
-        let referrals = if user.referral_count == 0 && after.is_none() {
-            // Nobody entered this user's code: skip the query.
-            Page {
-                items: Vec::new(),
-                next_after: None,
-            }
-        } else {
-            self.users.referrals(user.id, after, limit).await?
-        };
+    /// `user`'s profile with their first page of referrals.
+    pub(crate) async fn first_profile_page(&self, user: User) -> Result<ProfilePage, AuthError> {
+        let referrals = self
+            .users
+            .referrals_of(&user, None, super::page_size(0))
+            .await?;
         Ok(ProfilePage { user, referrals })
     }
 
@@ -56,10 +47,10 @@ impl Auth {
             .set_inviter(caller.user_id, &code, now_micros())
             .await?
         {
-            InviterChange::Set => {
+            InviterChange::Set(user) => {
                 ::metrics::counter!(metrics::REFERRAL_LINKS).increment(1);
                 tracing::info!(inviter_code = %code, "referral link created");
-                self.profile(caller, None, super::page_size(0)).await
+                self.first_profile_page(user).await
             }
             InviterChange::CodeNotFound => Err(AuthError::InviteCodeNotFound(code.to_string())),
             InviterChange::OwnCode => Err(AuthError::OwnInviteCode),

@@ -1,5 +1,8 @@
 //! RequestCode: checks, throttles, delivery, and only then a stored code.
-use super::{Auth, deadline};
+use super::{
+    Auth, deadline,
+    throttle::{Cooldown, Limit},
+};
 use crate::{
     domain::{AuthError, ClientAddr, PhoneNumber, VerificationCode},
     metrics,
@@ -43,35 +46,22 @@ impl Auth {
             return self.store_code(phone, code.clone()).await;
         }
 
-        let cooldown = self
-            .spend(
-                format!("resend:{phone}"),
-                1,
-                limits.resend_interval,
-                "a code was just sent to this number",
-                "resend_cooldown",
-            )
-            .await?;
-        let hourly = match self
-            .spend(
-                format!("sent:{phone}"),
-                limits.codes_per_phone,
-                limits.codes_per_phone_window,
-                "too many codes sent to this number",
-                "codes_per_phone",
-            )
-            .await
-        {
-            Ok(spent) => spent,
-            Err(error) => {
-                self.refund([cooldown]).await;
-                return Err(error);
-            }
+        let per_phone = Limit {
+            limit: limits.codes_per_phone,
+            window: limits.codes_per_phone_window,
+            refusal: "too many codes sent to this number",
+            name: "codes_per_phone",
+            cooldown: Some(Cooldown {
+                gap: limits.resend_interval,
+                refusal: "a code was just sent to this number",
+                name: "resend_cooldown",
+            }),
         };
+        let sent = self.spend(format!("sent:{phone}"), per_phone).await?;
         let spent = match self.spend_sms_budget().await {
-            Ok(budget) => [cooldown, hourly, budget],
+            Ok(budget) => [sent, budget],
             Err(error) => {
-                self.refund([cooldown, hourly]).await;
+                self.refund([sent]).await;
                 return Err(error);
             }
         };

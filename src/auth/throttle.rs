@@ -16,6 +16,24 @@ pub(super) struct Spent {
     counted: bool,
 }
 
+/// A sliding-window limit: at most `limit` hits per `window`, and optionally a cooldown
+/// between two hits, refused with their own messages and metric labels.
+pub(super) struct Limit<'a> {
+    pub limit: u32,
+    pub window: Duration,
+    pub refusal: &'a str,
+    pub name: &'static str,
+    pub cooldown: Option<Cooldown<'a>>,
+}
+
+/// The least time between two hits of one [`Limit`].
+#[derive(Clone, Copy)]
+pub(super) struct Cooldown<'a> {
+    pub gap: Duration,
+    pub refusal: &'a str,
+    pub name: &'static str,
+}
+
 /// Whole seconds to wait, rounded up, for messages.
 fn seconds(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
@@ -44,7 +62,7 @@ impl Auth {
             .await?
         {
             Admission::Allowed { .. } => Ok(()),
-            Admission::Denied { retry_after } => {
+            Admission::Denied { retry_after } | Admission::TooSoon { retry_after } => {
                 let limit = if rpc == "RequestCode" {
                     "request_code_per_address"
                 } else {
@@ -59,26 +77,29 @@ impl Auth {
         }
     }
 
-    /// Records a hit in a sliding window, or refuses with `refusal` and the wait.
-    pub(super) async fn spend(
-        &self,
-        key: String,
-        limit: u32,
-        window: Duration,
-        refusal: &str,
-        limit_name: &'static str,
-    ) -> Result<Spent, AuthError> {
-        match self.limits.hit(&key, limit, window).await? {
-            Admission::Allowed { stamp } => Ok(Spent {
-                key,
-                stamp,
-                counted: false,
-            }),
-            Admission::Denied { retry_after } => {
-                metrics::count(metrics::THROTTLED, "limit", limit_name);
-                Err(throttled(refusal, retry_after))
+    /// Records a hit in a sliding window, or refuses with `limit.refusal` and the wait.
+    pub(super) async fn spend(&self, key: String, limit: Limit<'_>) -> Result<Spent, AuthError> {
+        let gap = limit.cooldown.map_or(Duration::ZERO, |c| c.gap);
+        let (refusal, name, retry_after) = match self
+            .limits
+            .hit(&key, limit.limit, limit.window, gap)
+            .await?
+        {
+            Admission::Allowed { stamp } => {
+                return Ok(Spent {
+                    key,
+                    stamp,
+                    counted: false,
+                });
             }
-        }
+            Admission::Denied { retry_after } => (limit.refusal, limit.name, retry_after),
+            Admission::TooSoon { retry_after } => match limit.cooldown {
+                Some(cooldown) => (cooldown.refusal, cooldown.name, retry_after),
+                None => (limit.refusal, limit.name, retry_after),
+            },
+        };
+        metrics::count(metrics::THROTTLED, "limit", name);
+        Err(throttled(refusal, retry_after))
     }
 
     /// Gives hits back after the call they paid for failed. Refund failures are logged only:
@@ -115,7 +136,7 @@ impl Auth {
                 stamp,
                 counted: true,
             }),
-            Admission::Denied { retry_after } => {
+            Admission::Denied { retry_after } | Admission::TooSoon { retry_after } => {
                 metrics::count(metrics::THROTTLED, "limit", "sms_budget");
                 let now = now_micros();
                 let last = self.budget_alarm.load(Ordering::Relaxed);

@@ -1,5 +1,5 @@
 //! VerifyCode and Logout.
-use super::{Auth, deadline, page_size, profile::ProfilePage};
+use super::{Auth, deadline, profile::ProfilePage, throttle::Limit};
 use crate::{
     domain::{
         AuthError, Caller, ClientAddr, PhoneNumber, SessionToken, UnixMicros, VerificationCode,
@@ -39,15 +39,14 @@ impl Auth {
             limits.verify_code_per_ip_per_minute,
         )
         .await?;
-        let budget = self
-            .spend(
-                format!("wrong:{phone}"),
-                limits.wrong_codes_per_phone,
-                limits.wrong_codes_window,
-                "too many wrong codes for this number",
-                "wrong_codes_per_phone",
-            )
-            .await?;
+        let wrong_codes = Limit {
+            limit: limits.wrong_codes_per_phone,
+            window: limits.wrong_codes_window,
+            refusal: "too many wrong codes for this number",
+            name: "wrong_codes_per_phone",
+            cooldown: None,
+        };
+        let budget = self.spend(format!("wrong:{phone}"), wrong_codes).await?;
         let digest = self.key.code_digest(&phone, &code);
         let checked = match self.codes.check(phone.as_e164(), digest).await {
             Ok(checked) => checked,
@@ -94,7 +93,7 @@ impl Auth {
         self.sessions
             .create(self.key.session_digest(&token), session)
             .await?;
-        let profile = self.profile_of(user, None, page_size(0)).await?;
+        let profile = self.first_profile_page(user).await?;
         Ok(LoggedIn {
             token,
             session_expires_at,

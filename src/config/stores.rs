@@ -22,6 +22,11 @@ pub struct StoresConfig {
     pub startup_timeout: Duration,
     /// How often the health probe checks the database and Redis.
     pub health_probe_interval: Duration,
+    /// Memory for profiles cached in-process (0 turns the cache off). Used only in single-node
+    /// mode (SQLite, no REDIS_URL), where this process is the only writer of the users.
+    pub user_cache_bytes: u64,
+    /// Longest a cached profile is served; bounds how long a row edited by hand stays unseen.
+    pub user_cache_ttl: Duration,
 }
 
 impl StoresConfig {
@@ -47,6 +52,8 @@ impl StoresConfig {
             redis_timeout: env.seconds("REDIS_TIMEOUT_SECONDS", 1)?,
             startup_timeout: env.seconds("STARTUP_TIMEOUT_SECONDS", 60)?,
             health_probe_interval: env.seconds("HEALTH_PROBE_INTERVAL_SECONDS", 1)?,
+            user_cache_bytes: env.number("USER_CACHE_MB", 64, 0..=1 << 20)? << 20,
+            user_cache_ttl: env.seconds("USER_CACHE_TTL_SECONDS", 300)?,
         })
     }
 }

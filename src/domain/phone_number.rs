@@ -1,7 +1,7 @@
 //! A phone number that has been parsed and validated, held in E.164.
 use std::fmt;
 
-use phonenumber::{Mode, country};
+use phonenumber::{Mode, country, metadata::DATABASE};
 
 /// Longest input we hand to the parser. Real numbers with separators fit easily; the cap keeps
 /// pathological inputs away from the parser.
@@ -50,9 +50,12 @@ impl PhoneNumber {
         // International input carries its own country code; giving the parser a default
         // region anyway makes it misread some numbers (e.g. +1 800… under RU).
         let region = (!input.starts_with('+')).then_some(default_region);
-        let parsed = std::panic::catch_unwind(|| {
+        // `is_valid` is exactly "the number type is known", so the type (the costly part:
+        // a regex per kind) is computed once and serves as both the validity check and `kind`.
+        let (parsed, kind) = std::panic::catch_unwind(|| {
             let number = phonenumber::parse(region, input).ok()?;
-            phonenumber::is_valid(&number).then_some(number)
+            let kind = number.number_type(&DATABASE);
+            (kind != phonenumber::Type::Unknown).then_some((number, kind))
         })
         .ok()
         .flatten()
@@ -60,8 +63,10 @@ impl PhoneNumber {
         let e164 = parsed.format().mode(Mode::E164).to_string();
         Ok(Self {
             e164,
-            region: parsed.country().id(),
-            kind: parsed.number_type(&phonenumber::metadata::DATABASE),
+            region: parsed
+                .metadata(&DATABASE)
+                .and_then(|meta| meta.id().parse().ok()),
+            kind,
         })
     }
 

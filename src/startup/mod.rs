@@ -61,7 +61,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     let auth = Auth::new(
         Policy::from_config(&config),
         config.secret_key.clone(),
-        Users::new(stores.db.clone()),
+        Users::new(stores.db.clone(), stores.user_cache),
         stores.codes,
         stores.sessions,
         sms,

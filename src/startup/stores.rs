@@ -7,7 +7,7 @@ use crate::{
     config::StoresConfig,
     store::{
         CodeStore, Database, MokaCodeStore, MokaRateLimits, MokaSessionStore, RateLimits, Redis,
-        RedisCodeStore, RedisRateLimits, RedisSessionStore, SessionStore,
+        RedisCodeStore, RedisRateLimits, RedisSessionStore, SessionStore, UserCache,
     },
 };
 
@@ -21,6 +21,7 @@ pub(super) struct Stores {
     pub codes: Arc<dyn CodeStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub limits: Arc<dyn RateLimits>,
+    pub user_cache: Option<UserCache>,
 }
 
 pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
@@ -35,7 +36,17 @@ pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
     .await?;
     let Some(url) = &config.redis_url else {
         tracing::info!("no REDIS_URL: codes, sessions and limits live in this process only");
+        // Only an SQLite file written by this process alone can be cached without going stale.
+        let user_cache =
+            (matches!(db, Database::Sqlite(_)) && config.user_cache_bytes > 0).then(|| {
+                UserCache::new(
+                    config.user_cache_bytes,
+                    config.user_cache_ttl,
+                    crate::auth::DEFAULT_PAGE_SIZE,
+                )
+            });
         return Ok(Stores {
+            user_cache,
             db,
             redis: None,
             codes: Arc::new(MokaCodeStore::new(MAX_STORE_ENTRIES)),
@@ -53,6 +64,7 @@ pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
         sessions: Arc::new(RedisSessionStore::new(redis.clone())),
         limits: Arc::new(RedisRateLimits::new(redis.clone())),
         redis: Some(redis),
+        user_cache: None,
     })
 }
 

@@ -60,7 +60,10 @@ impl Database {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
+            // An embedded file cannot drop its connection, so the pool need not ping one
+            // before handing it out: each ping is a round trip to the connection's thread.
             let pool = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(max_connections)
                 .acquire_timeout(acquire_timeout)
                 .connect_with(options)
@@ -90,6 +93,11 @@ impl Database {
 /// Opening a transaction that will write, serialised where the backend needs it.
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
+    /// Whether one autocommit write statement already runs alone: SQLite takes its single
+    /// write lock when such a statement starts and reads the latest data under it, so checks
+    /// inside the statement cannot be raced. PostgreSQL's row locks do not cover the rows a
+    /// statement only reads, so there the graph lock is needed even for one statement.
+    const WRITE_STATEMENTS_SERIALISE: bool;
     /// Starts a transaction that holds the referral-graph write lock until it ends, so that
     /// checks made inside it (cycle, inviter already set) stay true until commit.
     async fn begin_graph_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
@@ -97,6 +105,7 @@ pub(crate) trait BeginWrite {
 
 impl BeginWrite for SqlitePool {
     type Db = Sqlite;
+    const WRITE_STATEMENTS_SERIALISE: bool = true;
     async fn begin_graph_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         // IMMEDIATE takes SQLite's single write lock up front instead of on first write, so two
         // transactions cannot both read the old graph and then both write.
@@ -106,6 +115,7 @@ impl BeginWrite for SqlitePool {
 
 impl BeginWrite for PgPool {
     type Db = Postgres;
+    const WRITE_STATEMENTS_SERIALISE: bool = false;
     async fn begin_graph_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         /// Arbitrary constant naming the referral-graph lock.
         const REFERRAL_GRAPH_LOCK: i64 = 0x7068_6f6e_6561_7574; // "phoneaut"

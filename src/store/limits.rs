@@ -1,7 +1,7 @@
 //! Counters behind every throttle: sliding-window logs (per-phone limits, the global SMS budget)
 //! and token buckets (per-client-address rates). One trait, so that a shared store can back
 //! them when several instances run side by side.
-use std::time::Duration;
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
 use moka::{future::Cache, ops::compute::Op};
@@ -16,13 +16,23 @@ pub enum Admission {
     Allowed { stamp: UnixMicros },
     /// Refused; the caller may retry after this long.
     Denied { retry_after: Duration },
+    /// Refused because the previous hit was less than the minimum gap ago.
+    TooSoon { retry_after: Duration },
 }
 
 /// Rate-limit counters, each check-and-update atomic per key.
 #[async_trait]
 pub trait RateLimits: Send + Sync + 'static {
-    /// Records a hit under `key` unless `limit` hits already fall within the last `window`.
-    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError>;
+    /// Records a hit under `key` unless the last hit is younger than `min_gap` (then
+    /// [`Admission::TooSoon`]) or `limit` hits already fall within the last `window`. One log
+    /// serves both limits, so a per-phone cooldown costs no second counter.
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        min_gap: Duration,
+    ) -> Result<Admission, AuthError>;
 
     /// Takes back the hit `stamp` (the call it admitted did not happen after all).
     async fn refund(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError>;
@@ -56,19 +66,20 @@ enum Counter {
         at: UnixMicros,
         expires_at: UnixMicros,
     },
-    Fixed {
-        window_start: UnixMicros,
-        count: u32,
-        expires_at: UnixMicros,
-    },
+}
+
+/// A fixed-window count. These serve service-wide budgets: a handful of hot keys, which a plain
+/// map under a mutex updates in nanoseconds where moka's per-key compute takes microseconds.
+#[derive(Clone, Copy, Debug, Default)]
+struct FixedWindow {
+    window_start: UnixMicros,
+    count: u32,
 }
 
 impl Expires for Counter {
     fn expires_at(&self) -> UnixMicros {
         match self {
-            Counter::Log { expires_at, .. }
-            | Counter::Bucket { expires_at, .. }
-            | Counter::Fixed { expires_at, .. } => *expires_at,
+            Counter::Log { expires_at, .. } | Counter::Bucket { expires_at, .. } => *expires_at,
         }
     }
 }
@@ -76,12 +87,14 @@ impl Expires for Counter {
 /// The single-node store: counters in a moka cache, updated under moka's per-key lock.
 pub struct MokaRateLimits {
     cache: Cache<String, Counter>,
+    fixed: Mutex<HashMap<Box<str>, FixedWindow>>,
 }
 
 impl MokaRateLimits {
     pub fn new(max_entries: u64) -> Self {
         Self {
             cache: deadline_cache(max_entries),
+            fixed: Mutex::default(),
         }
     }
 }
@@ -92,9 +105,15 @@ fn micros(duration: Duration) -> i64 {
 
 #[async_trait]
 impl RateLimits for MokaRateLimits {
-    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError> {
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        min_gap: Duration,
+    ) -> Result<Admission, AuthError> {
         let now = now_micros();
-        let window = micros(window);
+        let (window, gap) = (micros(window), micros(min_gap));
         let mut admission = Admission::Denied {
             retry_after: Duration::ZERO,
         };
@@ -105,20 +124,31 @@ impl RateLimits for MokaRateLimits {
                     Some(Counter::Log { stamps, .. }) => stamps,
                     _ => Vec::new(),
                 };
-                stamps.retain(|&t| t > now - window);
-                if stamps.len() >= limit as usize {
+                // Kept for the longer of the two spans; the newest ones are the window's.
+                stamps.retain(|&t| t > now - window.max(gap));
+                let in_window = stamps
+                    .iter()
+                    .rev()
+                    .take_while(|&&t| t > now - window)
+                    .count();
+                let last = stamps.last().copied();
+                if let Some(last) = last.filter(|&last| gap > 0 && last > now - gap) {
+                    admission = Admission::TooSoon {
+                        retry_after: Duration::from_micros((last + gap - now).max(1) as u64),
+                    };
+                } else if in_window >= limit as usize {
                     // Full: the window frees when its oldest hit ages out.
-                    let wait = stamps[stamps.len() - limit as usize] + window - now;
+                    let oldest = stamps[stamps.len() - limit as usize];
                     admission = Admission::Denied {
-                        retry_after: Duration::from_micros(wait.max(1) as u64),
+                        retry_after: Duration::from_micros((oldest + window - now).max(1) as u64),
                     };
                 } else {
                     // Stamps stay unique so a refund removes exactly its own hit.
-                    let stamp = stamps.last().map_or(now, |&last| now.max(last + 1));
+                    let stamp = last.map_or(now, |last| now.max(last + 1));
                     stamps.push(stamp);
                     admission = Admission::Allowed { stamp };
                 }
-                let expires_at = stamps.last().map_or(now, |&last| last + window);
+                let expires_at = stamps.last().map_or(now, |&last| last + window.max(gap));
                 std::future::ready(Op::Put(Counter::Log { stamps, expires_at }))
             })
             .await;
@@ -154,62 +184,33 @@ impl RateLimits for MokaRateLimits {
         let now = now_micros();
         let window = micros(window).max(1);
         let window_start = now - now.rem_euclid(window);
-        let mut admission = Admission::Denied {
-            retry_after: Duration::ZERO,
-        };
-        self.cache
-            .entry_by_ref(key)
-            .and_compute_with(|entry| {
-                let count = match entry.map(|e| e.into_value()) {
-                    Some(Counter::Fixed {
-                        window_start: start,
-                        count,
-                        ..
-                    }) if start == window_start => count,
-                    _ => 0,
-                };
-                let count = if count >= limit {
-                    let wait = (window_start + window - now).max(1) as u64;
-                    admission = Admission::Denied {
-                        retry_after: Duration::from_micros(wait),
-                    };
-                    count
-                } else {
-                    admission = Admission::Allowed {
-                        stamp: window_start,
-                    };
-                    count + 1
-                };
-                let expires_at = window_start + window;
-                std::future::ready(Op::Put(Counter::Fixed {
-                    window_start,
-                    count,
-                    expires_at,
-                }))
-            })
-            .await;
-        Ok(admission)
+        let mut windows = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
+        let counter = windows.entry(key.into()).or_default();
+        if counter.window_start != window_start {
+            *counter = FixedWindow {
+                window_start,
+                count: 0,
+            };
+        }
+        if counter.count >= limit {
+            let wait = (window_start + window - now).max(1) as u64;
+            return Ok(Admission::Denied {
+                retry_after: Duration::from_micros(wait),
+            });
+        }
+        counter.count += 1;
+        Ok(Admission::Allowed {
+            stamp: window_start,
+        })
     }
 
     async fn uncount(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError> {
-        self.cache
-            .entry_by_ref(key)
-            .and_compute_with(|entry| {
-                let op = match entry.map(|e| e.into_value()) {
-                    Some(Counter::Fixed {
-                        window_start,
-                        count,
-                        expires_at,
-                    }) if window_start == stamp => Op::Put(Counter::Fixed {
-                        window_start,
-                        count: count.saturating_sub(1),
-                        expires_at,
-                    }),
-                    _ => Op::Nop,
-                };
-                std::future::ready(op)
-            })
-            .await;
+        let mut windows = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(counter) = windows.get_mut(key)
+            && counter.window_start == stamp
+        {
+            counter.count = counter.count.saturating_sub(1);
+        }
         Ok(())
     }
 
@@ -265,11 +266,13 @@ mod tests {
         let window = Duration::from_secs(60);
         for _ in 0..3 {
             assert!(matches!(
-                limits.hit("k", 3, window).await.unwrap(),
+                limits.hit("k", 3, window, Duration::ZERO).await.unwrap(),
                 Admission::Allowed { .. }
             ));
         }
-        let Admission::Denied { retry_after } = limits.hit("k", 3, window).await.unwrap() else {
+        let Admission::Denied { retry_after } =
+            limits.hit("k", 3, window, Duration::ZERO).await.unwrap()
+        else {
             panic!("4th hit admitted")
         };
         assert!(
@@ -277,7 +280,10 @@ mod tests {
             "{retry_after:?}"
         );
         assert!(matches!(
-            limits.hit("other", 3, window).await.unwrap(),
+            limits
+                .hit("other", 3, window, Duration::ZERO)
+                .await
+                .unwrap(),
             Admission::Allowed { .. }
         ));
     }
@@ -286,16 +292,18 @@ mod tests {
     async fn a_refund_frees_the_slot_it_took() {
         let limits = MokaRateLimits::new(100);
         let window = Duration::from_secs(60);
-        let Admission::Allowed { stamp } = limits.hit("k", 1, window).await.unwrap() else {
+        let Admission::Allowed { stamp } =
+            limits.hit("k", 1, window, Duration::ZERO).await.unwrap()
+        else {
             panic!()
         };
         assert!(matches!(
-            limits.hit("k", 1, window).await.unwrap(),
+            limits.hit("k", 1, window, Duration::ZERO).await.unwrap(),
             Admission::Denied { .. }
         ));
         limits.refund("k", stamp).await.unwrap();
         assert!(matches!(
-            limits.hit("k", 1, window).await.unwrap(),
+            limits.hit("k", 1, window, Duration::ZERO).await.unwrap(),
             Admission::Allowed { .. }
         ));
     }
@@ -339,5 +347,42 @@ mod tests {
             retry_after > Duration::from_millis(1900) && retry_after <= Duration::from_secs(2),
             "{retry_after:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_cooldown_refuses_a_hit_too_soon_after_the_last_and_says_so() {
+        let limits = MokaRateLimits::new(100);
+        let (window, gap) = (Duration::from_secs(3600), Duration::from_secs(60));
+        let Admission::Allowed { stamp } = limits.hit("p", 5, window, gap).await.unwrap() else {
+            panic!()
+        };
+        let Admission::TooSoon { retry_after } = limits.hit("p", 5, window, gap).await.unwrap()
+        else {
+            panic!("a hit inside the gap must be TooSoon")
+        };
+        assert!(retry_after > Duration::from_secs(59) && retry_after <= gap);
+        // Without a gap the same log counts against the window only.
+        assert!(matches!(
+            limits.hit("p", 5, window, Duration::ZERO).await.unwrap(),
+            Admission::Allowed { .. }
+        ));
+        // A refund of the newest hit reopens the gap's check against the one before it.
+        limits.refund("p", stamp).await.unwrap();
+        assert!(matches!(
+            limits.hit("p", 5, window, gap).await.unwrap(),
+            Admission::TooSoon { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_gap_longer_than_the_window_keeps_the_log_long_enough() {
+        let limits = MokaRateLimits::new(100);
+        let (window, gap) = (Duration::from_millis(20), Duration::from_secs(60));
+        limits.hit("q", 1, window, gap).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(matches!(
+            limits.hit("q", 1, window, gap).await.unwrap(),
+            Admission::TooSoon { .. }
+        ));
     }
 }

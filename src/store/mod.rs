@@ -4,13 +4,19 @@ mod codes;
 mod database;
 mod expiry;
 mod limits;
+#[cfg(test)]
+mod query_plans;
 mod redis;
+mod referral_links;
 mod sessions;
+mod user_cache;
 mod users;
 
 pub use codes::{CodeCheck, CodeStore, MokaCodeStore, PendingCode};
 pub use database::Database;
 pub use limits::{Admission, MokaRateLimits, RateLimits};
 pub use redis::{Redis, RedisCodeStore, RedisRateLimits, RedisSessionStore};
+pub use referral_links::InviterChange;
 pub use sessions::{MokaSessionStore, Session, SessionStore};
-pub use users::{InviterChange, Users};
+pub use user_cache::UserCache;
+pub use users::Users;

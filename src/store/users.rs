@@ -1,18 +1,42 @@
-//! Users and referral links in SQL. Uniqueness and one-time updates are enforced by the
-//! database (unique indexes, `WHERE inviter_id IS NULL`), never by check-then-write.
+//! Users in SQL. Uniqueness is enforced by the database (unique indexes), never by
+//! check-then-write. Reads go through the [`UserCache`] when this process owns the data.
+use std::sync::Arc;
+
 use sqlx::FromRow;
 
-use super::database::{BeginWrite, Database, db_error, is_unique_violation, on_pool};
+use super::{
+    database::{Database, db_error, is_unique_violation, on_pool},
+    user_cache::{CachedProfile, UserCache, first_page_of},
+};
 use crate::domain::{AuthError, InviteCode, Page, Referral, UnixMicros, User, UserId};
 
 /// Fresh invite codes tried before giving up; with 31^6 codes a collision is already rare.
 const INVITE_CODE_ATTEMPTS: usize = 8;
 
-const SELECT_USER: &str = "SELECT u.id, u.phone_number, u.invite_code, i.invite_code AS invited_by, \
-     u.referral_count, u.created_at FROM users u LEFT JOIN users i ON i.id = u.inviter_id";
+/// A user with their inviter's code; `select_user!(" WHERE …")` appends the filter.
+macro_rules! select_user {
+    ($filter:literal) => {
+        concat!(
+            "SELECT u.id, u.phone_number, u.invite_code, i.invite_code AS invited_by, ",
+            "u.referral_count, u.created_at FROM users u LEFT JOIN users i ON i.id = u.inviter_id",
+            $filter
+        )
+    };
+}
+
+pub(super) const USER_BY_PHONE: &str = select_user!(" WHERE u.phone_number = $1");
+pub(super) const USER_BY_ID: &str = select_user!(" WHERE u.id = $1");
+pub(super) const USERS_AFTER: &str = select_user!(" WHERE u.id > $1 ORDER BY u.id LIMIT $2");
+
+/// A registration: the new row comes back whole (a new user has no inviter and no referrals),
+/// so registering is one statement. A phone conflict returns no row.
+pub(super) const INSERT_USER: &str = "INSERT INTO users (phone_number, invite_code, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (phone_number) DO NOTHING \
+     RETURNING id, phone_number, invite_code, CAST(NULL AS TEXT) AS invited_by, \
+     referral_count, created_at";
 
 #[derive(FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: i64,
     phone_number: String,
     invite_code: String,
@@ -34,33 +58,20 @@ impl From<UserRow> for User {
     }
 }
 
-#[derive(FromRow)]
-struct ReferralRow {
-    id: i64,
-    phone_number: String,
-    joined_at: i64,
-    invited_at: i64,
-}
-
-/// Why an inviter could not be set; each maps to its own status.
-#[derive(Debug, PartialEq, Eq)]
-pub enum InviterChange {
-    Set,
-    CodeNotFound,
-    OwnCode,
-    AlreadySet(InviteCode),
-    WouldCycle,
-}
-
 /// Queries on the users table.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Users {
-    db: Database,
+    pub(super) db: Database,
+    pub(super) cache: Option<Arc<UserCache>>,
 }
 
 impl Users {
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    /// `cache` must be given only when no other process writes the users table.
+    pub fn new(db: Database, cache: Option<UserCache>) -> Self {
+        Self {
+            db,
+            cache: cache.map(Arc::new),
+        }
     }
 
     /// The user with this phone, registering them if new. Returns whether they were created.
@@ -71,24 +82,47 @@ impl Users {
         phone: &str,
         now: UnixMicros,
     ) -> Result<(User, bool), AuthError> {
+        if let Some(cache) = &self.cache
+            && let Some(profile) = cache.user_id(phone).and_then(|id| cache.profile(id))
+        {
+            return Ok((profile.user.clone(), false));
+        }
+        let generation = self.cache.as_ref().map(|cache| cache.generation());
         if let Some(user) = self.by_phone(phone).await? {
+            // Without referrals the profile is the row alone: cache it for the next call.
+            if let (Some(cache), Some(generation)) = (&self.cache, generation)
+                && user.referral_count == 0
+            {
+                let first_page = Page {
+                    items: Vec::new(),
+                    next_after: None,
+                };
+                cache.fill(
+                    generation,
+                    CachedProfile {
+                        user: user.clone(),
+                        first_page,
+                    },
+                );
+            }
             return Ok((user, false));
         }
         for _ in 0..INVITE_CODE_ATTEMPTS {
             let code = InviteCode::generate();
-            let inserted: Result<Option<i64>, sqlx::Error> = on_pool!(&self.db, pool => {
-                sqlx::query_scalar(
-                    "INSERT INTO users (phone_number, invite_code, created_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (phone_number) DO NOTHING RETURNING id",
-                )
-                .bind(phone)
-                .bind(code.as_str())
-                .bind(now)
-                .fetch_optional(pool)
-                .await
+            let inserted: Result<Option<UserRow>, sqlx::Error> = on_pool!(&self.db, pool => {
+                sqlx::query_as(INSERT_USER)
+                    .bind(phone)
+                    .bind(code.as_str())
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
             });
             match inserted {
-                Ok(Some(id)) => return Ok((self.by_id(id).await?, true)),
+                Ok(Some(row)) => {
+                    let user = User::from(row);
+                    self.remember_phone(&user);
+                    return Ok((user, true));
+                }
                 // Another request registered this phone first.
                 Ok(None) => {
                     let user = self.by_phone(phone).await?.ok_or_else(|| {
@@ -108,19 +142,21 @@ impl Users {
 
     #[tracing::instrument(skip(self))]
     pub async fn by_phone(&self, phone: &str) -> Result<Option<User>, AuthError> {
-        let sql = format!("{SELECT_USER} WHERE u.phone_number = $1");
         let row: Option<UserRow> = on_pool!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(phone).fetch_optional(pool).await
+            sqlx::query_as(USER_BY_PHONE).bind(phone).fetch_optional(pool).await
         })
         .map_err(db_error)?;
-        Ok(row.map(User::from))
+        let user = row.map(User::from);
+        if let Some(user) = &user {
+            self.remember_phone(user);
+        }
+        Ok(user)
     }
 
     #[tracing::instrument(skip(self))]
     pub async fn by_id(&self, id: UserId) -> Result<User, AuthError> {
-        let sql = format!("{SELECT_USER} WHERE u.id = $1");
         let row: Option<UserRow> = on_pool!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
+            sqlx::query_as(USER_BY_ID).bind(id).fetch_optional(pool).await
         })
         .map_err(db_error)?;
         row.map(User::from).ok_or_else(|| {
@@ -128,44 +164,71 @@ impl Users {
         })
     }
 
-    /// Users who entered `inviter`'s code, by ascending id, after `after`.
+    /// The user `id` with their referrals after `after`, from memory when the cache holds it.
     #[tracing::instrument(skip(self))]
-    pub async fn referrals(
+    pub async fn profile(
         &self,
-        inviter: UserId,
+        id: UserId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<(User, Page<Referral>), AuthError> {
+        let Some(cache) = &self.cache else {
+            let user = self.by_id(id).await?;
+            let page = self.referrals_of(&user, after, limit).await?;
+            return Ok((user, page));
+        };
+        let cached = match cache.profile(id) {
+            Some(cached) => cached,
+            None => {
+                let generation = cache.generation();
+                let user = self.by_id(id).await?;
+                let first_page = self.referrals_of(&user, None, cache.page_size()).await?;
+                let profile = CachedProfile { user, first_page };
+                cache.fill(generation, profile.clone());
+                Arc::new(profile)
+            }
+        };
+        let user = cached.user.clone();
+        let page = match after {
+            None => first_page_of(&cached.first_page, cache.page_size(), limit),
+            Some(_) => None,
+        };
+        let page = match page {
+            Some(page) => page,
+            None => self.referrals(id, after, limit).await?,
+        };
+        Ok((user, page))
+    }
+
+    /// `user`'s referrals after `after`, skipping the query when they have none, and serving
+    /// the first page from the cache when it holds it.
+    pub async fn referrals_of(
+        &self,
+        user: &User,
         after: Option<UserId>,
         limit: u32,
     ) -> Result<Page<Referral>, AuthError> {
-        let rows: Vec<ReferralRow> = on_pool!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT id, phone_number, created_at AS joined_at, invited_at FROM users \
-                 WHERE inviter_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            )
-            .bind(inviter)
-            .bind(after.unwrap_or(0))
-            .bind(i64::from(limit) + 1)
-            .fetch_all(pool)
-            .await
-        })
-        .map_err(db_error)?;
-        let items = rows
-            .into_iter()
-            .map(|r| Referral {
-                id: r.id,
-                phone_number: r.phone_number,
-                joined_at: r.joined_at,
-                invited_at: r.invited_at,
-            })
-            .collect();
-        Ok(paginate(items, limit, |r| r.id))
+        if user.referral_count == 0 && after.is_none() {
+            return Ok(Page {
+                items: Vec::new(),
+                next_after: None,
+            });
+        }
+        if after.is_none()
+            && let Some(cache) = &self.cache
+            && let Some(cached) = cache.profile(user.id)
+            && let Some(page) = first_page_of(&cached.first_page, cache.page_size(), limit)
+        {
+            return Ok(page);
+        }
+        self.referrals(user.id, after, limit).await
     }
 
     /// All users by ascending id, after `after`.
     #[tracing::instrument(skip(self))]
     pub async fn list(&self, after: Option<UserId>, limit: u32) -> Result<Page<User>, AuthError> {
-        let sql = format!("{SELECT_USER} WHERE u.id > $1 ORDER BY u.id LIMIT $2");
         let rows: Vec<UserRow> = on_pool!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(after.unwrap_or(0)).bind(i64::from(limit) + 1).fetch_all(pool).await
+            sqlx::query_as(USERS_AFTER).bind(after.unwrap_or(0)).bind(i64::from(limit) + 1).fetch_all(pool).await
         })
         .map_err(db_error)?;
         Ok(paginate(
@@ -175,78 +238,15 @@ impl Users {
         ))
     }
 
-    /// Links `user` to the owner of `code`, once. The whole check-and-write runs under the
-    /// referral-graph write lock, so concurrent calls (for one user, or A→B against B→A)
-    /// serialise and each sees the graph the previous one left.
-    #[tracing::instrument(skip(self))]
-    pub async fn set_inviter(
-        &self,
-        user: UserId,
-        code: &InviteCode,
-        now: UnixMicros,
-    ) -> Result<InviterChange, AuthError> {
-        on_pool!(&self.db, pool => {
-            let mut tx = pool.begin_graph_write().await.map_err(db_error)?;
-            let inviter: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE invite_code = $1")
-                .bind(code.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let Some(inviter) = inviter else { return Ok(InviterChange::CodeNotFound) };
-            if inviter == user {
-                return Ok(InviterChange::OwnCode);
-            }
-            let current: Option<String> = sqlx::query_scalar(
-                "SELECT i.invite_code FROM users u JOIN users i ON i.id = u.inviter_id WHERE u.id = $1",
-            )
-            .bind(user)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            if let Some(current) = current {
-                return Ok(InviterChange::AlreadySet(InviteCode::from_trusted(current)));
-            }
-            // Walk up from the would-be inviter; meeting `user` means the link closes a cycle.
-            let cycle: Option<i32> = sqlx::query_scalar(
-                "WITH RECURSIVE chain (id, inviter_id) AS ( \
-                     SELECT id, inviter_id FROM users WHERE id = $1 \
-                     UNION ALL \
-                     SELECT u.id, u.inviter_id FROM users u JOIN chain c ON u.id = c.inviter_id \
-                 ) SELECT 1 FROM chain WHERE id = $2 LIMIT 1",
-            )
-            .bind(inviter)
-            .bind(user)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            if cycle.is_some() {
-                return Ok(InviterChange::WouldCycle);
-            }
-            let updated = sqlx::query(
-                "UPDATE users SET inviter_id = $1, invited_at = $2 WHERE id = $3 AND inviter_id IS NULL",
-            )
-            .bind(inviter)
-            .bind(now)
-            .bind(user)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            if updated.rows_affected() != 1 {
-                return Err(AuthError::Internal(anyhow::anyhow!("inviter changed under the graph lock")));
-            }
-            sqlx::query("UPDATE users SET referral_count = referral_count + 1 WHERE id = $1")
-                .bind(inviter)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            tx.commit().await.map_err(db_error)?;
-            Ok(InviterChange::Set)
-        })
+    fn remember_phone(&self, user: &User) {
+        if let Some(cache) = &self.cache {
+            cache.remember_phone(&user.phone_number, user.id);
+        }
     }
 }
 
 /// Trims the extra row fetched to learn whether another page follows.
-fn paginate<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> UserId) -> Page<T> {
+pub(super) fn paginate<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> UserId) -> Page<T> {
     let next_after = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(key)

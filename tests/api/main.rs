@@ -11,6 +11,7 @@ mod list_users;
 mod logout;
 mod observability;
 mod profile;
+mod profile_cache;
 mod proxy;
 mod request_code;
 mod set_inviter;

@@ -11,20 +11,28 @@ use crate::{
     store::{Admission, RateLimits},
 };
 
-/// Sliding-window log in a sorted set. ARGV: window µs, limit. Returns {1, stamp} or {0, wait µs}.
+/// Sliding-window log in a sorted set, kept for the longer of the window and the minimum gap.
+/// ARGV: window µs, limit, gap µs. Returns {1, stamp}, {0, wait µs} (full) or {2, wait µs}
+/// (the last hit is younger than the gap).
 const HIT: &str = r"
-local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(now - window))
-local n = redis.call('ZCARD', KEYS[1])
+local window, limit, gap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local span = math.max(window, gap)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(now - span))
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local newest = last[2] and tonumber(last[2])
+if gap > 0 and newest and newest > now - gap then
+  return {2, math.max(1, newest + gap - now)}
+end
+local n = redis.call('ZCOUNT', KEYS[1], '(' .. int(now - window), '+inf')
 if n >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+  local total = redis.call('ZCARD', KEYS[1])
+  local oldest = redis.call('ZRANGE', KEYS[1], total - limit, total - limit, 'WITHSCORES')
   return {0, math.max(1, tonumber(oldest[2]) + window - now)}
 end
 local stamp = now
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] and tonumber(last[2]) >= now then stamp = tonumber(last[2]) + 1 end
+if newest and newest >= now then stamp = newest + 1 end
 redis.call('ZADD', KEYS[1], int(stamp), int(stamp))
-redis.call('PEXPIRE', KEYS[1], int(math.ceil((stamp + window - now) / 1000)))
+redis.call('PEXPIRE', KEYS[1], int(math.ceil((stamp + span - now) / 1000)))
 return {1, stamp}
 ";
 
@@ -76,22 +84,19 @@ impl RedisRateLimits {
         &self,
         script: &Script,
         key: &str,
-        a: String,
-        b: String,
+        args: &[String],
     ) -> Result<Admission, AuthError> {
-        let (allowed, value): (i64, i64) = script
+        let (outcome, value): (i64, i64) = script
             .key(self.redis.key(&["limit", key]))
-            .arg(a)
-            .arg(b)
+            .arg(args)
             .invoke_async(&mut self.redis.connection())
             .await
             .map_err(redis_error)?;
-        Ok(if allowed == 1 {
-            Admission::Allowed { stamp: value }
-        } else {
-            Admission::Denied {
-                retry_after: Duration::from_micros(value.max(1) as u64),
-            }
+        let wait = Duration::from_micros(value.max(1) as u64);
+        Ok(match outcome {
+            1 => Admission::Allowed { stamp: value },
+            2 => Admission::TooSoon { retry_after: wait },
+            _ => Admission::Denied { retry_after: wait },
         })
     }
 }
@@ -102,8 +107,15 @@ fn micros(duration: Duration) -> String {
 
 #[async_trait]
 impl RateLimits for RedisRateLimits {
-    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError> {
-        self.run(&self.hit, key, micros(window), limit.to_string())
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        min_gap: Duration,
+    ) -> Result<Admission, AuthError> {
+        let gap = min_gap.as_micros().to_string();
+        self.run(&self.hit, key, &[micros(window), limit.to_string(), gap])
             .await
     }
 
@@ -117,7 +129,7 @@ impl RateLimits for RedisRateLimits {
     }
 
     async fn count(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError> {
-        self.run(&self.count, key, micros(window), limit.to_string())
+        self.run(&self.count, key, &[micros(window), limit.to_string()])
             .await
     }
 
@@ -141,12 +153,7 @@ impl RateLimits for RedisRateLimits {
         per_second: f64,
     ) -> Result<Admission, AuthError> {
         let per_micro = per_second.max(1e-9) / 1e6;
-        self.run(
-            &self.take,
-            key,
-            burst.max(1).to_string(),
-            format!("{per_micro:e}"),
-        )
-        .await
+        let args = [burst.max(1).to_string(), format!("{per_micro:e}")];
+        self.run(&self.take, key, &args).await
     }
 }

@@ -1,0 +1,152 @@
+//! The referral graph: setting a user's inviter once, and listing whom a user invited.
+use sqlx::FromRow;
+
+use super::{
+    database::{BeginWrite, db_error, on_pool},
+    users::{UserRow, Users, paginate},
+};
+use crate::domain::{AuthError, InviteCode, Page, Referral, UnixMicros, User, UserId};
+
+/// Links `$3` to the owner of code `$1`, at time `$2`, if and only if: the code exists, it is
+/// not `$3`'s own, `$3` has no inviter yet, and the link closes no cycle (walking up from the
+/// inviter never meets `$3`). The trigger `users_count_referral` bumps the inviter's
+/// `referral_count` inside the same statement. Returns the updated user, or no row.
+pub(super) const LINK: &str = "WITH inviter AS (SELECT id FROM users WHERE invite_code = $1) \
+     UPDATE users SET inviter_id = (SELECT id FROM inviter), invited_at = $2 \
+     WHERE id = $3 AND inviter_id IS NULL \
+       AND EXISTS (SELECT 1 FROM inviter WHERE id <> $3) \
+       AND NOT EXISTS ( \
+         WITH RECURSIVE chain (id, inviter_id) AS ( \
+           SELECT id, inviter_id FROM users WHERE id = (SELECT id FROM inviter) \
+           UNION ALL \
+           SELECT u.id, u.inviter_id FROM users u JOIN chain c ON u.id = c.inviter_id \
+         ) SELECT 1 FROM chain WHERE id = $3) \
+     RETURNING id, phone_number, invite_code, $1 AS invited_by, referral_count, created_at, \
+       inviter_id";
+
+/// Why a link was not made, asked only after [`LINK`] changed nothing.
+pub(super) const DIAGNOSE: &str = "SELECT \
+     (SELECT id FROM users WHERE invite_code = $1) AS inviter, \
+     (SELECT i.invite_code FROM users u JOIN users i ON i.id = u.inviter_id WHERE u.id = $2) \
+       AS current";
+
+/// Whom `$1` invited, by ascending id after `$2`; a keyset scan of `users_inviter_id_id`.
+pub(super) const REFERRALS_AFTER: &str = "SELECT id, phone_number, created_at AS joined_at, \
+     invited_at FROM users WHERE inviter_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+
+#[derive(FromRow)]
+struct LinkedRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    inviter_id: i64,
+}
+
+#[derive(FromRow)]
+struct Diagnosis {
+    inviter: Option<i64>,
+    current: Option<String>,
+}
+
+#[derive(FromRow)]
+struct ReferralRow {
+    id: i64,
+    phone_number: String,
+    joined_at: i64,
+    invited_at: i64,
+}
+
+/// The outcome of a SetInviter; each refusal maps to its own status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InviterChange {
+    /// Linked; the user as they are now.
+    Set(User),
+    CodeNotFound,
+    OwnCode,
+    AlreadySet(InviteCode),
+    WouldCycle,
+}
+
+impl Users {
+    /// Links `user` to the owner of `code`, once. On SQLite the check-and-write is one
+    /// statement, which runs alone under SQLite's write lock; on PostgreSQL it runs under the
+    /// referral-graph lock. Either way concurrent calls (for one user, or A→B against B→A)
+    /// serialise and each sees the graph the previous one left.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_inviter(
+        &self,
+        user: UserId,
+        code: &InviteCode,
+        now: UnixMicros,
+    ) -> Result<InviterChange, AuthError> {
+        let linked: Option<LinkedRow> = on_pool!(&self.db, pool => {
+            let link = sqlx::query_as(LINK).bind(code.as_str()).bind(now).bind(user);
+            if pool_serialises(pool) {
+                link.fetch_optional(pool).await.map_err(db_error)?
+            } else {
+                let mut tx = pool.begin_graph_write().await.map_err(db_error)?;
+                let linked = link.fetch_optional(&mut *tx).await.map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                linked
+            }
+        });
+        if let Some(LinkedRow { user, inviter_id }) = linked {
+            let user = User::from(user);
+            if let Some(cache) = &self.cache {
+                cache.invalidate(&[user.id, inviter_id]);
+            }
+            return Ok(InviterChange::Set(user));
+        }
+        // Nothing was linked. Every condition is monotonic (codes and links are never removed),
+        // so what made the statement refuse still holds when asked now.
+        let diagnosis: Diagnosis = on_pool!(&self.db, pool => {
+            sqlx::query_as(DIAGNOSE).bind(code.as_str()).bind(user).fetch_one(pool).await
+        })
+        .map_err(db_error)?;
+        Ok(match diagnosis {
+            Diagnosis { inviter: None, .. } => InviterChange::CodeNotFound,
+            Diagnosis {
+                inviter: Some(inviter),
+                ..
+            } if inviter == user => InviterChange::OwnCode,
+            Diagnosis {
+                current: Some(current),
+                ..
+            } => InviterChange::AlreadySet(InviteCode::from_trusted(current)),
+            Diagnosis { current: None, .. } => InviterChange::WouldCycle,
+        })
+    }
+
+    /// Users who entered `inviter`'s code, by ascending id, after `after`.
+    #[tracing::instrument(skip(self))]
+    pub async fn referrals(
+        &self,
+        inviter: UserId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Page<Referral>, AuthError> {
+        let rows: Vec<ReferralRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(REFERRALS_AFTER)
+            .bind(inviter)
+            .bind(after.unwrap_or(0))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await
+        })
+        .map_err(db_error)?;
+        let items = rows
+            .into_iter()
+            .map(|r| Referral {
+                id: r.id,
+                phone_number: r.phone_number,
+                joined_at: r.joined_at,
+                invited_at: r.invited_at,
+            })
+            .collect();
+        Ok(paginate(items, limit, |r| r.id))
+    }
+}
+
+/// Whether one write statement on `pool` needs no graph lock around it.
+fn pool_serialises<P: BeginWrite>(_: &P) -> bool {
+    P::WRITE_STATEMENTS_SERIALISE
+}
