@@ -175,8 +175,9 @@ pub async fn raw_insert(
     limit: Duration,
     pin_backends_to: Option<usize>,
 ) -> anyhow::Result<(u64, Duration)> {
+    // `$p => $exec`: how a task holding `$p` (a clone of `$pool`) gets its executor.
     macro_rules! run {
-        ($pool:expr) => {{
+        ($pool:expr, $p:ident => $exec:expr) => {{
             let pool = $pool;
             let next = Arc::new(AtomicU64::new(0));
             let done = Arc::new(AtomicU64::new(0));
@@ -184,7 +185,7 @@ pub async fn raw_insert(
             let stop_at = started + limit;
             let mut tasks = Vec::new();
             for _ in 0..concurrency {
-                let (pool, next, done) = (pool.clone(), next.clone(), done.clone());
+                let ($p, next, done) = (pool.clone(), next.clone(), done.clone());
                 tasks.push(tokio::spawn(async move {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -200,7 +201,7 @@ pub async fn raw_insert(
                             .bind(phone(RAW, i))
                             .bind(&code)
                             .bind(CREATED_BASE)
-                            .fetch_optional(&pool)
+                            .fetch_optional($exec)
                             .await;
                             match inserted {
                                 Ok(_) => break,
@@ -217,8 +218,7 @@ pub async fn raw_insert(
                 task.await??;
             }
             let elapsed = started.elapsed();
-            pool.close().await;
-            Ok((done.load(Ordering::Relaxed), elapsed))
+            Ok::<_, anyhow::Error>((done.load(Ordering::Relaxed), elapsed))
         }};
     }
     if url.starts_with("sqlite:") {
@@ -228,13 +228,20 @@ pub async fn raw_insert(
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        run!(
-            SqlitePoolOptions::new()
-                .max_connections(pool_size)
-                .acquire_timeout(Duration::from_secs(2))
-                .connect_with(options)
-                .await?
-        )
+        if pool_size == 0 {
+            // As the server writes: one connection, writers queued on an async mutex.
+            let connection = SqliteConnection::connect_with(&options).await?;
+            let writer = Arc::new(tokio::sync::Mutex::new(connection));
+            return run!(writer, w => &mut *w.lock().await);
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(pool_size)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_with(options)
+            .await?;
+        let result = run!(pool.clone(), p => &p);
+        pool.close().await;
+        result
     } else {
         let pool = PgPoolOptions::new()
             .max_connections(pool_size)
@@ -250,7 +257,9 @@ pub async fn raw_insert(
         if let Some(core) = pin_backends_to {
             pin_pg_backends(url, core).await?;
         }
-        run!(pool)
+        let result = run!(pool.clone(), p => &p);
+        pool.close().await;
+        result
     }
 }
 

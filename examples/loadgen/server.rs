@@ -27,6 +27,8 @@ pub struct ServerSpec {
     /// Working directory (no .env there) and home of the log file.
     pub dir: PathBuf,
     pub name: String,
+    /// Settings on top of the bench's own (e.g. `USER_CACHE_MB=0`).
+    pub env: Vec<(String, String)>,
 }
 
 pub struct Server {
@@ -186,6 +188,10 @@ fn server_env(spec: &ServerSpec, addr: SocketAddr) -> Vec<(String, String)> {
         ("SMS_BUDGET_PER_WINDOW", "1000000000".into()),
     ];
     let mut env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    for (k, v) in &spec.env {
+        env.retain(|(name, _)| name != k);
+        env.push((k.clone(), v.clone()));
+    }
     // Anything else the operator wants to try (e.g. BENCH_SERVER_ENV="CODE_LENGTH=6 X=Y").
     if let Ok(extra) = std::env::var("BENCH_SERVER_ENV") {
         for pair in extra.split_whitespace() {

@@ -16,7 +16,7 @@ use crate::{
     grpc::{AuthApi, AuthLayer},
     proto::{self, auth_service_server::AuthServiceServer},
     sms::{ConsoleSender, SmsSender},
-    store::{Database, Redis, Users},
+    store::{Database, Redis, Users, Writer},
 };
 
 /// A built server, bound to its address and ready to run.
@@ -25,6 +25,7 @@ pub struct App {
     config: Config,
     auth: Auth,
     db: Database,
+    writer: Writer,
     redis: Option<Redis>,
     tls: Option<Identity>,
     metrics_addr: Option<SocketAddr>,
@@ -61,7 +62,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     let auth = Auth::new(
         Policy::from_config(&config),
         config.secret_key.clone(),
-        Users::new(stores.db.clone(), stores.user_cache),
+        Users::new(stores.db.clone(), stores.writer.clone(), stores.user_cache),
         stores.codes,
         stores.sessions,
         sms,
@@ -89,6 +90,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         config,
         auth,
         db: stores.db,
+        writer: stores.writer,
         redis: stores.redis,
         tls,
         metrics_addr,
@@ -160,6 +162,7 @@ impl App {
             )
             .await
             .context("gRPC server failed");
+        self.writer.close().await;
         self.db.close().await;
         tracing::info!("phone-auth stopped");
         result

@@ -7,7 +7,7 @@ use crate::{
     config::StoresConfig,
     store::{
         CodeStore, Database, MokaCodeStore, MokaRateLimits, MokaSessionStore, RateLimits, Redis,
-        RedisCodeStore, RedisRateLimits, RedisSessionStore, SessionStore, UserCache,
+        RedisCodeStore, RedisRateLimits, RedisSessionStore, SessionStore, UserCache, Writer,
     },
 };
 
@@ -17,6 +17,7 @@ const MAX_STORE_ENTRIES: u64 = 5_000_000;
 /// The connected stores.
 pub(super) struct Stores {
     pub db: Database,
+    pub writer: Writer,
     pub redis: Option<Redis>,
     pub codes: Arc<dyn CodeStore>,
     pub sessions: Arc<dyn SessionStore>,
@@ -34,6 +35,7 @@ pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
         )
     })
     .await?;
+    let writer = Writer::open(&db).await?;
     let Some(url) = &config.redis_url else {
         tracing::info!("no REDIS_URL: codes, sessions and limits live in this process only");
         // Only an SQLite file written by this process alone can be cached without going stale.
@@ -47,6 +49,7 @@ pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
             });
         return Ok(Stores {
             user_cache,
+            writer,
             db,
             redis: None,
             codes: Arc::new(MokaCodeStore::new(MAX_STORE_ENTRIES)),
@@ -60,6 +63,7 @@ pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
     .await?;
     Ok(Stores {
         db,
+        writer,
         codes: Arc::new(RedisCodeStore::new(redis.clone())),
         sessions: Arc::new(RedisSessionStore::new(redis.clone())),
         limits: Arc::new(RedisRateLimits::new(redis.clone())),

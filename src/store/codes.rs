@@ -1,6 +1,6 @@
 //! Pending verification codes: only an HMAC of each code is kept, with its tries left.
 use async_trait::async_trait;
-use moka::{future::Cache, ops::compute::Op};
+use moka::{ops::compute::Op, sync::Cache};
 
 use super::expiry::{Expires, deadline_cache};
 use crate::domain::{AuthError, Digest, UnixMicros, now_micros};
@@ -62,7 +62,7 @@ impl MokaCodeStore {
 #[async_trait]
 impl CodeStore for MokaCodeStore {
     async fn put(&self, phone: &str, code: PendingCode) -> Result<(), AuthError> {
-        self.cache.insert(phone.to_owned(), code).await;
+        self.cache.insert(phone.to_owned(), code);
         Ok(())
     }
 
@@ -70,31 +70,27 @@ impl CodeStore for MokaCodeStore {
         let mut outcome = CodeCheck::Missing;
         let now = now_micros();
         // The closure runs under moka's per-key lock, which makes check-and-consume atomic.
-        self.cache
-            .entry_by_ref(phone)
-            .and_compute_with(|entry| {
-                let op = match entry.map(|e| e.into_value()) {
-                    None => Op::Nop,
-                    Some(pending) if pending.expires_at <= now => Op::Remove,
-                    Some(pending) if pending.digest == digest => {
-                        outcome = CodeCheck::Accepted;
+        self.cache.entry_by_ref(phone).and_compute_with(|entry| {
+            match entry.map(|e| e.into_value()) {
+                None => Op::Nop,
+                Some(pending) if pending.expires_at <= now => Op::Remove,
+                Some(pending) if pending.digest == digest => {
+                    outcome = CodeCheck::Accepted;
+                    Op::Remove
+                }
+                Some(mut pending) => {
+                    pending.attempts_left = pending.attempts_left.saturating_sub(1);
+                    outcome = CodeCheck::Rejected {
+                        attempts_left: pending.attempts_left,
+                    };
+                    if pending.attempts_left == 0 {
                         Op::Remove
+                    } else {
+                        Op::Put(pending)
                     }
-                    Some(mut pending) => {
-                        pending.attempts_left = pending.attempts_left.saturating_sub(1);
-                        outcome = CodeCheck::Rejected {
-                            attempts_left: pending.attempts_left,
-                        };
-                        if pending.attempts_left == 0 {
-                            Op::Remove
-                        } else {
-                            Op::Put(pending)
-                        }
-                    }
-                };
-                std::future::ready(op)
-            })
-            .await;
+                }
+            }
+        });
         Ok(outcome)
     }
 

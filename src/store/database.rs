@@ -6,7 +6,7 @@ use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
 use sqlx::{
-    PgPool, Postgres, Sqlite, SqlitePool, Transaction,
+    PgPool, SqlitePool,
     postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
@@ -87,44 +87,6 @@ impl Database {
 
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
-    }
-}
-
-/// Opening a transaction that will write, serialised where the backend needs it.
-pub(crate) trait BeginWrite {
-    type Db: sqlx::Database;
-    /// Whether one autocommit write statement already runs alone: SQLite takes its single
-    /// write lock when such a statement starts and reads the latest data under it, so checks
-    /// inside the statement cannot be raced. PostgreSQL's row locks do not cover the rows a
-    /// statement only reads, so there the graph lock is needed even for one statement.
-    const WRITE_STATEMENTS_SERIALISE: bool;
-    /// Starts a transaction that holds the referral-graph write lock until it ends, so that
-    /// checks made inside it (cycle, inviter already set) stay true until commit.
-    async fn begin_graph_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
-}
-
-impl BeginWrite for SqlitePool {
-    type Db = Sqlite;
-    const WRITE_STATEMENTS_SERIALISE: bool = true;
-    async fn begin_graph_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        // IMMEDIATE takes SQLite's single write lock up front instead of on first write, so two
-        // transactions cannot both read the old graph and then both write.
-        self.begin_with("BEGIN IMMEDIATE").await
-    }
-}
-
-impl BeginWrite for PgPool {
-    type Db = Postgres;
-    const WRITE_STATEMENTS_SERIALISE: bool = false;
-    async fn begin_graph_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        /// Arbitrary constant naming the referral-graph lock.
-        const REFERRAL_GRAPH_LOCK: i64 = 0x7068_6f6e_6561_7574; // "phoneaut"
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(REFERRAL_GRAPH_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
     }
 }
 

@@ -31,12 +31,12 @@ impl<K, V: Expires> Expiry<K, V> for AtDeadline {
 }
 
 /// A moka cache bounded to `max_entries` whose entries expire at their own deadline.
-pub fn deadline_cache<K, V>(max_entries: u64) -> moka::future::Cache<K, V>
+pub fn deadline_cache<K, V>(max_entries: u64) -> moka::sync::Cache<K, V>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Expires + Clone + Send + Sync + 'static,
 {
-    moka::future::Cache::builder()
+    moka::sync::Cache::builder()
         .max_capacity(max_entries)
         .expire_after(AtDeadline)
         .build()

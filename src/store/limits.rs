@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
-use moka::{future::Cache, ops::compute::Op};
+use moka::{ops::compute::Op, sync::Cache};
 
 use super::expiry::{Expires, deadline_cache};
 use crate::domain::{AuthError, UnixMicros, now_micros};
@@ -117,66 +117,59 @@ impl RateLimits for MokaRateLimits {
         let mut admission = Admission::Denied {
             retry_after: Duration::ZERO,
         };
-        self.cache
-            .entry_by_ref(key)
-            .and_compute_with(|entry| {
-                let mut stamps = match entry.map(|e| e.into_value()) {
-                    Some(Counter::Log { stamps, .. }) => stamps,
-                    _ => Vec::new(),
+        self.cache.entry_by_ref(key).and_compute_with(|entry| {
+            let mut stamps = match entry.map(|e| e.into_value()) {
+                Some(Counter::Log { stamps, .. }) => stamps,
+                _ => Vec::new(),
+            };
+            // Kept for the longer of the two spans; the newest ones are the window's.
+            stamps.retain(|&t| t > now - window.max(gap));
+            let in_window = stamps
+                .iter()
+                .rev()
+                .take_while(|&&t| t > now - window)
+                .count();
+            let last = stamps.last().copied();
+            if let Some(last) = last.filter(|&last| gap > 0 && last > now - gap) {
+                admission = Admission::TooSoon {
+                    retry_after: Duration::from_micros((last + gap - now).max(1) as u64),
                 };
-                // Kept for the longer of the two spans; the newest ones are the window's.
-                stamps.retain(|&t| t > now - window.max(gap));
-                let in_window = stamps
-                    .iter()
-                    .rev()
-                    .take_while(|&&t| t > now - window)
-                    .count();
-                let last = stamps.last().copied();
-                if let Some(last) = last.filter(|&last| gap > 0 && last > now - gap) {
-                    admission = Admission::TooSoon {
-                        retry_after: Duration::from_micros((last + gap - now).max(1) as u64),
-                    };
-                } else if in_window >= limit as usize {
-                    // Full: the window frees when its oldest hit ages out.
-                    let oldest = stamps[stamps.len() - limit as usize];
-                    admission = Admission::Denied {
-                        retry_after: Duration::from_micros((oldest + window - now).max(1) as u64),
-                    };
-                } else {
-                    // Stamps stay unique so a refund removes exactly its own hit.
-                    let stamp = last.map_or(now, |last| now.max(last + 1));
-                    stamps.push(stamp);
-                    admission = Admission::Allowed { stamp };
-                }
-                let expires_at = stamps.last().map_or(now, |&last| last + window.max(gap));
-                std::future::ready(Op::Put(Counter::Log { stamps, expires_at }))
-            })
-            .await;
+            } else if in_window >= limit as usize {
+                // Full: the window frees when its oldest hit ages out.
+                let oldest = stamps[stamps.len() - limit as usize];
+                admission = Admission::Denied {
+                    retry_after: Duration::from_micros((oldest + window - now).max(1) as u64),
+                };
+            } else {
+                // Stamps stay unique so a refund removes exactly its own hit.
+                let stamp = last.map_or(now, |last| now.max(last + 1));
+                stamps.push(stamp);
+                admission = Admission::Allowed { stamp };
+            }
+            let expires_at = stamps.last().map_or(now, |&last| last + window.max(gap));
+            Op::Put(Counter::Log { stamps, expires_at })
+        });
         Ok(admission)
     }
 
     async fn refund(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError> {
-        self.cache
-            .entry_by_ref(key)
-            .and_compute_with(|entry| {
-                let op = match entry.map(|e| e.into_value()) {
-                    Some(Counter::Log {
-                        mut stamps,
-                        expires_at,
-                    }) => {
-                        stamps.retain(|&t| t != stamp);
-                        // An emptied log carries nothing: free its entry now, not at expiry.
-                        if stamps.is_empty() {
-                            Op::Remove
-                        } else {
-                            Op::Put(Counter::Log { stamps, expires_at })
-                        }
+        self.cache.entry_by_ref(key).and_compute_with(|entry| {
+            match entry.map(|e| e.into_value()) {
+                Some(Counter::Log {
+                    mut stamps,
+                    expires_at,
+                }) => {
+                    stamps.retain(|&t| t != stamp);
+                    // An emptied log carries nothing: free its entry now, not at expiry.
+                    if stamps.is_empty() {
+                        Op::Remove
+                    } else {
+                        Op::Put(Counter::Log { stamps, expires_at })
                     }
-                    _ => Op::Nop,
-                };
-                std::future::ready(op)
-            })
-            .await;
+                }
+                _ => Op::Nop,
+            }
+        });
         Ok(())
     }
 
@@ -226,32 +219,29 @@ impl RateLimits for MokaRateLimits {
         let mut admission = Admission::Denied {
             retry_after: Duration::ZERO,
         };
-        self.cache
-            .entry_by_ref(key)
-            .and_compute_with(|entry| {
-                let (tokens, at) = match entry.map(|e| e.into_value()) {
-                    Some(Counter::Bucket { tokens, at, .. }) => (tokens, at),
-                    _ => (burst, now),
+        self.cache.entry_by_ref(key).and_compute_with(|entry| {
+            let (tokens, at) = match entry.map(|e| e.into_value()) {
+                Some(Counter::Bucket { tokens, at, .. }) => (tokens, at),
+                _ => (burst, now),
+            };
+            let mut tokens = (tokens + (now - at).max(0) as f64 * per_micro).min(burst);
+            if tokens >= 1.0 {
+                tokens -= 1.0;
+                admission = Admission::Allowed { stamp: now };
+            } else {
+                let wait = ((1.0 - tokens) / per_micro).ceil() as u64;
+                admission = Admission::Denied {
+                    retry_after: Duration::from_micros(wait.max(1)),
                 };
-                let mut tokens = (tokens + (now - at).max(0) as f64 * per_micro).min(burst);
-                if tokens >= 1.0 {
-                    tokens -= 1.0;
-                    admission = Admission::Allowed { stamp: now };
-                } else {
-                    let wait = ((1.0 - tokens) / per_micro).ceil() as u64;
-                    admission = Admission::Denied {
-                        retry_after: Duration::from_micros(wait.max(1)),
-                    };
-                }
-                // Once full again the bucket carries no information: let it expire.
-                let full_in = ((burst - tokens) / per_micro).ceil() as i64;
-                std::future::ready(Op::Put(Counter::Bucket {
-                    tokens,
-                    at: now,
-                    expires_at: now + full_in.max(1),
-                }))
+            }
+            // Once full again the bucket carries no information: let it expire.
+            let full_in = ((burst - tokens) / per_micro).ceil() as i64;
+            Op::Put(Counter::Bucket {
+                tokens,
+                at: now,
+                expires_at: now + full_in.max(1),
             })
-            .await;
+        });
         Ok(admission)
     }
 }

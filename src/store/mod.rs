@@ -11,6 +11,7 @@ mod referral_links;
 mod sessions;
 mod user_cache;
 mod users;
+pub(crate) mod writer;
 
 pub use codes::{CodeCheck, CodeStore, MokaCodeStore, PendingCode};
 pub use database::Database;
@@ -20,3 +21,4 @@ pub use referral_links::InviterChange;
 pub use sessions::{MokaSessionStore, Session, SessionStore};
 pub use user_cache::UserCache;
 pub use users::Users;
+pub use writer::Writer;

@@ -2,8 +2,9 @@
 use sqlx::FromRow;
 
 use super::{
-    database::{BeginWrite, db_error, on_pool},
+    database::{db_error, on_pool},
     users::{UserRow, Users, paginate},
+    writer::{SqliteWrite, Writer, begin_graph_write},
 };
 use crate::domain::{AuthError, InviteCode, Page, Referral, UnixMicros, User, UserId};
 
@@ -67,9 +68,8 @@ pub enum InviterChange {
 }
 
 impl Users {
-    /// Links `user` to the owner of `code`, once. On SQLite the check-and-write is one
-    /// statement, which runs alone under SQLite's write lock; on PostgreSQL it runs under the
-    /// referral-graph lock. Either way concurrent calls (for one user, or A→B against B→A)
+    /// Links `user` to the owner of `code`, once. The check-and-write is one statement; on
+    /// PostgreSQL it runs under the referral-graph lock. Either way concurrent calls (for one user, or A→B against B→A)
     /// serialise and each sees the graph the previous one left.
     #[tracing::instrument(skip(self))]
     pub async fn set_inviter(
@@ -78,17 +78,32 @@ impl Users {
         code: &InviteCode,
         now: UnixMicros,
     ) -> Result<InviterChange, AuthError> {
-        let linked: Option<LinkedRow> = on_pool!(&self.db, pool => {
-            let link = sqlx::query_as(LINK).bind(code.as_str()).bind(now).bind(user);
-            if pool_serialises(pool) {
-                link.fetch_optional(pool).await.map_err(db_error)?
-            } else {
-                let mut tx = pool.begin_graph_write().await.map_err(db_error)?;
-                let linked = link.fetch_optional(&mut *tx).await.map_err(db_error)?;
+        let linked: Option<LinkedRow> = match &self.writer {
+            // One statement on the one writer connection: it runs alone, and SQLite reads the
+            // graph under the write lock it takes when the statement starts.
+            Writer::Sqlite(writer) => {
+                let mut write = SqliteWrite::lock(writer).await?;
+                sqlx::query_as(LINK)
+                    .bind(code.as_str())
+                    .bind(now)
+                    .bind(user)
+                    .fetch_optional(write.connection())
+                    .await
+                    .map_err(db_error)?
+            }
+            Writer::Postgres(pool) => {
+                let mut tx = begin_graph_write(pool).await.map_err(db_error)?;
+                let linked = sqlx::query_as(LINK)
+                    .bind(code.as_str())
+                    .bind(now)
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
                 tx.commit().await.map_err(db_error)?;
                 linked
             }
-        });
+        };
         if let Some(LinkedRow { user, inviter_id }) = linked {
             let user = User::from(user);
             if let Some(cache) = &self.cache {
@@ -144,9 +159,4 @@ impl Users {
             .collect();
         Ok(paginate(items, limit, |r| r.id))
     }
-}
-
-/// Whether one write statement on `pool` needs no graph lock around it.
-fn pool_serialises<P: BeginWrite>(_: &P) -> bool {
-    P::WRITE_STATEMENTS_SERIALISE
 }

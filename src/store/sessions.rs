@@ -1,6 +1,6 @@
 //! Sessions, stored under a keyed digest of their token so the raw token is never kept.
 use async_trait::async_trait;
-use moka::{future::Cache, ops::compute::Op};
+use moka::{ops::compute::Op, sync::Cache};
 
 use super::expiry::{Expires, deadline_cache};
 use crate::domain::{AuthError, Digest, UnixMicros, UserId, now_micros};
@@ -68,20 +68,17 @@ impl MokaSessionStore {
 impl SessionStore for MokaSessionStore {
     async fn create(&self, digest: Digest, session: Session) -> Result<(), AuthError> {
         let (user, expires_at) = (session.user_id, session.expires_at);
-        self.cache.insert(digest.0, session).await;
+        self.cache.insert(digest.0, session);
         let cache = &self.cache;
-        self.by_user
-            .entry(user)
-            .and_compute_with(|entry| {
-                let mut index = entry.map(|e| e.into_value()).unwrap_or_default();
-                // Drop digests of sessions that ended, so the index stays as small as the user's
-                // live sessions.
-                index.digests.retain(|d| cache.contains_key(d));
-                index.digests.push(digest.0);
-                index.expires_at = index.expires_at.max(expires_at);
-                std::future::ready(Op::Put(index))
-            })
-            .await;
+        self.by_user.entry(user).and_compute_with(|entry| {
+            let mut index = entry.map(|e| e.into_value()).unwrap_or_default();
+            // Drop digests of sessions that ended, so the index stays as small as the user's
+            // live sessions.
+            index.digests.retain(|d| cache.contains_key(d));
+            index.digests.push(digest.0);
+            index.expires_at = index.expires_at.max(expires_at);
+            Op::Put(index)
+        });
         Ok(())
     }
 
@@ -90,22 +87,21 @@ impl SessionStore for MokaSessionStore {
         Ok(self
             .cache
             .get(&digest.0)
-            .await
             .filter(|s| s.expires_at > now_micros()))
     }
 
     async fn revoke(&self, digest: &Digest) -> Result<(), AuthError> {
-        self.cache.invalidate(&digest.0).await;
+        self.cache.invalidate(&digest.0);
         Ok(())
     }
 
     async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError> {
-        let Some(index) = self.by_user.remove(&user).await else {
+        let Some(index) = self.by_user.remove(&user) else {
             return Ok(0);
         };
         let mut revoked = 0;
         for digest in &index.digests {
-            if self.cache.remove(digest).await.is_some() {
+            if self.cache.remove(digest).is_some() {
                 revoked += 1;
             }
         }

@@ -7,6 +7,7 @@ use sqlx::FromRow;
 use super::{
     database::{Database, db_error, is_unique_violation, on_pool},
     user_cache::{CachedProfile, UserCache, first_page_of},
+    writer::{Writer, on_writer},
 };
 use crate::domain::{AuthError, InviteCode, Page, Referral, UnixMicros, User, UserId};
 
@@ -62,14 +63,16 @@ impl From<UserRow> for User {
 #[derive(Clone)]
 pub struct Users {
     pub(super) db: Database,
+    pub(super) writer: Writer,
     pub(super) cache: Option<Arc<UserCache>>,
 }
 
 impl Users {
     /// `cache` must be given only when no other process writes the users table.
-    pub fn new(db: Database, cache: Option<UserCache>) -> Self {
+    pub fn new(db: Database, writer: Writer, cache: Option<UserCache>) -> Self {
         Self {
             db,
+            writer,
             cache: cache.map(Arc::new),
         }
     }
@@ -109,12 +112,12 @@ impl Users {
         }
         for _ in 0..INVITE_CODE_ATTEMPTS {
             let code = InviteCode::generate();
-            let inserted: Result<Option<UserRow>, sqlx::Error> = on_pool!(&self.db, pool => {
+            let inserted: Result<Option<UserRow>, sqlx::Error> = on_writer!(&self.writer, conn => {
                 sqlx::query_as(INSERT_USER)
                     .bind(phone)
                     .bind(code.as_str())
                     .bind(now)
-                    .fetch_optional(pool)
+                    .fetch_optional(conn)
                     .await
             });
             match inserted {

@@ -60,6 +60,11 @@ pub struct Opts {
 const MAX_IN_FLIGHT: usize = 8192;
 /// Referrals of the users whose profiles are read.
 const FEW_REFERRALS: u64 = 10;
+/// GetProfile's throughput reads this many distinct users, each with FEW_REFERRALS referrals:
+/// users PROFILE_USERS_FIRST.. invite the users from PROFILE_REFERRALS_FIRST on, ten each.
+const PROFILE_USERS: u64 = 1000;
+const PROFILE_USERS_FIRST: u64 = 20_001;
+const PROFILE_REFERRALS_FIRST: u64 = 30_001;
 const MANY_REFERRALS: u64 = 100_000;
 /// Seeded users 1..FIRST_PLAIN are special (admin, inviters, their referrals) in every database.
 const FIRST_PLAIN: u64 = 100;
@@ -390,6 +395,15 @@ fn spec(opts: &Opts, name: &str, database_url: String) -> ServerSpec {
         admin_phone: phone(SEEDED, 1),
         dir: opts.dir.clone(),
         name: name.into(),
+        env: Vec::new(),
+    }
+}
+
+/// [`spec`] with the in-process profile cache turned off: every GetProfile reads SQL.
+fn spec_without_cache(opts: &Opts, name: &str, database_url: String) -> ServerSpec {
+    ServerSpec {
+        env: vec![("USER_CACHE_MB".into(), "0".into())],
+        ..spec(opts, name, database_url)
     }
 }
 
