@@ -99,8 +99,14 @@ impl MokaRateLimits {
     }
 }
 
-fn micros(duration: Duration) -> i64 {
+/// A duration in whole microseconds, the unit of every stamp (shared with the Redis store).
+pub(super) fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// A refill rate per second as tokens per microsecond, never zero (shared with Redis).
+pub(super) fn per_micro(per_second: f64) -> f64 {
+    per_second.max(1e-9) / 1e6
 }
 
 #[async_trait]
@@ -215,7 +221,7 @@ impl RateLimits for MokaRateLimits {
     ) -> Result<Admission, AuthError> {
         let now = now_micros();
         let burst = f64::from(burst.max(1));
-        let per_micro = per_second.max(1e-9) / 1e6;
+        let per_micro = per_micro(per_second);
         let mut admission = Admission::Denied {
             retry_after: Duration::ZERO,
         };

@@ -2,12 +2,11 @@
 //! budgets, and enumeration probes.
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
 use phone_auth::proto::{RequestCodeRequest, VerifyCodeRequest};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, retry_delay};
+use crate::helpers::{TestApp, all_at_once, retry_delay};
 
 const VICTIM: &str = "+79123456789";
 
@@ -110,22 +109,18 @@ async fn parallel_wrong_guesses_cannot_exceed_the_budget() {
         .map(|n| format!("{n:04}"))
         .filter(|g| *g != code)
         .take(60);
-    let attempts = guesses.map(|guess| {
+    let results = all_at_once(guesses.map(|guess| {
         let mut client = app.client.clone();
-        tokio::spawn(async move {
+        async move {
             client
                 .verify_code(VerifyCodeRequest {
                     phone_number: VICTIM.into(),
                     verification_code: guess,
                 })
                 .await
-        })
-    });
-    let results: Vec<_> = join_all(attempts)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+        }
+    }))
+    .await;
     let count = |code| {
         results
             .iter()
@@ -149,21 +144,17 @@ async fn parallel_wrong_guesses_cannot_exceed_the_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_code_requests_for_one_phone_send_one_sms_within_the_cooldown() {
     let app = TestApp::spawn_with(&[("RESEND_INTERVAL_SECONDS", "60")]).await;
-    let requests = (0..20).map(|_| {
+    let results = all_at_once((0..20).map(|_| {
         let mut client = app.client.clone();
-        tokio::spawn(async move {
+        async move {
             client
                 .request_code(RequestCodeRequest {
                     phone_number: VICTIM.into(),
                 })
                 .await
-        })
-    });
-    let results: Vec<_> = join_all(requests)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+        }
+    }))
+    .await;
     let sent: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(sent.len(), 1, "{results:?}");
     for refusal in results.iter().filter_map(|r| r.as_ref().err()) {

@@ -320,3 +320,18 @@ pub fn invite_alphabet_ok(code: &str) -> bool {
             .bytes()
             .all(|b| b"23456789ABCDEFGHJKMNPQRSTUVWXYZ".contains(&b))
 }
+
+/// Runs every future at once, each on its own task (so they truly race on a multi-threaded
+/// runtime), and returns their outputs in order.
+pub async fn all_at_once<T, F>(futures: impl IntoIterator<Item = F>) -> Vec<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outputs.push(task.await.expect("a racing call panicked"));
+    }
+    outputs
+}

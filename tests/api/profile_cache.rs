@@ -1,9 +1,8 @@
 //! The in-process profile cache (single-node mode) must never show a stale profile: every
 //! test here runs with the cache on (the default) and off, and must see the same answers.
-use futures::future::join_all;
 use phone_auth::proto::{GetProfileRequest, Profile};
 
-use crate::helpers::{LoggedIn, TestApp, authed, phone};
+use crate::helpers::{LoggedIn, TestApp, all_at_once, authed, phone};
 
 async fn apps() -> Vec<(&'static str, TestApp)> {
     vec![
@@ -97,32 +96,25 @@ async fn profiles_read_while_links_are_made_end_up_exact() {
         // Readers hammer the inviter's profile while every user links to it at once.
         let readers = (0..4).map(|_| {
             let (client, token) = (app.client.clone(), inviter.token.clone());
-            tokio::spawn(async move {
+            Box::pin(async move {
                 for _ in 0..40 {
                     let request = authed(&token, GetProfileRequest::default());
                     client.clone().get_profile(request).await.unwrap();
                 }
-            })
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
         });
         let links = users.iter().map(|user| {
             let (client, token) = (app.client.clone(), user.token.clone());
             let code = inviter.profile.invite_code.clone();
-            tokio::spawn(async move {
+            Box::pin(async move {
                 let request = authed(
                     &token,
                     phone_auth::proto::SetInviterRequest { invited_by: code },
                 );
                 client.clone().set_inviter(request).await.unwrap();
-            })
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
         });
-        let readers: Vec<_> = readers.collect();
-        for result in join_all(links)
-            .await
-            .into_iter()
-            .chain(join_all(readers).await)
-        {
-            result.unwrap();
-        }
+        all_at_once(readers.chain(links)).await;
         let profile = app.profile(&inviter.token).await.unwrap();
         assert_eq!(profile.referral_count, 12, "{mode}");
         assert_eq!(profile.referrals.len(), 12, "{mode}");

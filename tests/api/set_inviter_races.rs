@@ -1,17 +1,16 @@
 //! SetInviter under concurrency: the database must referee, not a check-then-write.
-use futures::future::join_all;
 use tonic::Code;
 
-use crate::helpers::{LoggedIn, TestApp, phone};
+use crate::helpers::{LoggedIn, TestApp, all_at_once, phone};
 
 async fn set_concurrently(
     app: &TestApp,
     calls: Vec<(&LoggedIn, String)>,
 ) -> Vec<Result<phone_auth::proto::Profile, tonic::Status>> {
-    let futures = calls.into_iter().map(|(user, code)| {
+    all_at_once(calls.into_iter().map(|(user, code)| {
         let mut client = app.client.clone();
         let token = user.token.clone();
-        tokio::spawn(async move {
+        async move {
             client
                 .set_inviter(crate::helpers::authed(
                     &token,
@@ -19,13 +18,9 @@ async fn set_concurrently(
                 ))
                 .await
                 .map(|r| r.into_inner())
-        })
-    });
-    join_all(futures)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect()
+        }
+    }))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

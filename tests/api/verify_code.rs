@@ -1,8 +1,7 @@
-use futures::future::join_all;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, assert_status, bad_request_field, invite_alphabet_ok};
+use crate::helpers::{TestApp, all_at_once, assert_status, bad_request_field, invite_alphabet_ok};
 
 const PHONE: &str = "+79123456789";
 
@@ -151,23 +150,18 @@ async fn concurrent_verifications_of_one_code_let_exactly_one_through() {
     for round in 0..5 {
         let phone = crate::helpers::phone(round);
         let code = app.request_code(&phone).await;
-        let attempts = (0..16).map(|_| {
-            let (client, phone, code) = (app.client.clone(), phone.clone(), code.clone());
-            tokio::spawn(async move {
-                let mut client = client;
+        let results = all_at_once((0..16).map(|_| {
+            let (mut client, phone, code) = (app.client.clone(), phone.clone(), code.clone());
+            async move {
                 client
                     .verify_code(phone_auth::proto::VerifyCodeRequest {
                         phone_number: phone,
                         verification_code: code,
                     })
                     .await
-            })
-        });
-        let results: Vec<_> = join_all(attempts)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+            }
+        }))
+        .await;
         let successes = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(successes, 1, "round {round}: {results:?}");
         for failure in results.iter().filter_map(|r| r.as_ref().err()) {

@@ -8,7 +8,7 @@ use redis::Script;
 use super::{LUA_NOW, Redis, redis_error};
 use crate::{
     domain::{AuthError, UnixMicros},
-    store::{Admission, RateLimits},
+    store::{Admission, RateLimits, limits},
 };
 
 /// Sliding-window log in a sorted set, kept for the longer of the window and the minimum gap.
@@ -101,8 +101,9 @@ impl RedisRateLimits {
     }
 }
 
+/// A window for a script: whole microseconds, at least one.
 fn micros(duration: Duration) -> String {
-    duration.as_micros().max(1).to_string()
+    limits::micros(duration).max(1).to_string()
 }
 
 #[async_trait]
@@ -114,7 +115,7 @@ impl RateLimits for RedisRateLimits {
         window: Duration,
         min_gap: Duration,
     ) -> Result<Admission, AuthError> {
-        let gap = min_gap.as_micros().to_string();
+        let gap = limits::micros(min_gap).to_string();
         self.run(&self.hit, key, &[micros(window), limit.to_string(), gap])
             .await
     }
@@ -152,7 +153,7 @@ impl RateLimits for RedisRateLimits {
         burst: u32,
         per_second: f64,
     ) -> Result<Admission, AuthError> {
-        let per_micro = per_second.max(1e-9) / 1e6;
+        let per_micro = limits::per_micro(per_second);
         let args = [burst.max(1).to_string(), format!("{per_micro:e}")];
         self.run(&self.take, key, &args).await
     }
