@@ -25,6 +25,8 @@ DIR="${BENCH_DIR:-/tmp/phone-auth-bench}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 MEMORY_ENTRIES="${MEMORY_ENTRIES:-1000000}"
 TARGET="${CARGO_TARGET_DIR:-target}"
+# Absolute: the server runs with BENCH_DIR as its working directory.
+case "$TARGET" in /*) ;; *) TARGET="$PWD/$TARGET" ;; esac
 mkdir -p "$DIR"
 
 have() { command -v "$1" >/dev/null 2>&1; }

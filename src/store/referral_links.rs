@@ -10,8 +10,9 @@ use crate::domain::{AuthError, InviteCode, Page, Referral, UnixMicros, User, Use
 
 /// Links `$3` to the owner of code `$1`, at time `$2`, if and only if: the code exists, it is
 /// not `$3`'s own, `$3` has no inviter yet, and the link closes no cycle (walking up from the
-/// inviter never meets `$3`). The trigger `users_count_referral` bumps the inviter's
-/// `referral_count` inside the same statement. Returns the updated user, or no row.
+/// inviter never meets `$3`). Returns the updated user, or no row. On SQLite the trigger
+/// `users_count_referral` bumps the inviter's `referral_count` inside the same statement; on
+/// PostgreSQL [`COUNT_REFERRAL`] follows in the same transaction.
 pub(super) const LINK: &str = "WITH inviter AS (SELECT id FROM users WHERE invite_code = $1) \
      UPDATE users SET inviter_id = (SELECT id FROM inviter), invited_at = $2 \
      WHERE id = $3 AND inviter_id IS NULL \
@@ -24,6 +25,12 @@ pub(super) const LINK: &str = "WITH inviter AS (SELECT id FROM users WHERE invit
          ) SELECT 1 FROM chain WHERE id = $3) \
      RETURNING id, phone_number, invite_code, $1 AS invited_by, referral_count, created_at, \
        inviter_id";
+
+/// The inviter `$1` gained a referral. PostgreSQL has no trigger for this on purpose: during a
+/// rolling deploy, instances of the previous release (which bump the count themselves) keep
+/// writing to the migrated schema, and a trigger would count their links twice. An SQLite file
+/// has one process, and an older binary refuses a database migrated past what it knows.
+const COUNT_REFERRAL: &str = "UPDATE users SET referral_count = referral_count + 1 WHERE id = $1";
 
 /// Why a link was not made, asked only after [`LINK`] changed nothing.
 pub(super) const DIAGNOSE: &str = "SELECT \
@@ -93,13 +100,21 @@ impl Users {
             }
             Writer::Postgres(pool) => {
                 let mut tx = begin_graph_write(pool).await.map_err(db_error)?;
-                let linked = sqlx::query_as(LINK)
+                let linked: Option<LinkedRow> = sqlx::query_as(LINK)
                     .bind(code.as_str())
                     .bind(now)
                     .bind(user)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_error)?;
+                // No trigger here (see COUNT_REFERRAL): the count moves in the same transaction.
+                if let Some(linked) = &linked {
+                    sqlx::query(COUNT_REFERRAL)
+                        .bind(linked.inviter_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
                 tx.commit().await.map_err(db_error)?;
                 linked
             }
