@@ -8,6 +8,7 @@ mod limits;
 mod query_plans;
 mod redis;
 mod referral_links;
+mod session_index;
 mod sessions;
 mod user_cache;
 mod users;

@@ -1,8 +1,11 @@
 //! Sessions, stored under a keyed digest of their token so the raw token is never kept.
 use async_trait::async_trait;
-use moka::{ops::compute::Op, sync::Cache};
+use moka::sync::Cache;
 
-use super::expiry::{Expires, deadline_cache};
+use super::{
+    expiry::{Expires, deadline_cache},
+    session_index::SessionIndex,
+};
 use crate::domain::{AuthError, Digest, UnixMicros, UserId, now_micros};
 
 /// A live session.
@@ -39,27 +42,14 @@ pub trait SessionStore: Send + Sync + 'static {
 pub struct MokaSessionStore {
     cache: Cache<[u8; 32], Session>,
     /// Which sessions each user holds, for LogoutAll.
-    by_user: Cache<UserId, UserSessions>,
-}
-
-/// The session digests of one user; lives as long as the user's newest session.
-#[derive(Clone, Debug, Default)]
-struct UserSessions {
-    digests: Vec<[u8; 32]>,
-    expires_at: UnixMicros,
-}
-
-impl Expires for UserSessions {
-    fn expires_at(&self) -> UnixMicros {
-        self.expires_at
-    }
+    by_user: SessionIndex,
 }
 
 impl MokaSessionStore {
     pub fn new(max_entries: u64) -> Self {
         Self {
             cache: deadline_cache(max_entries),
-            by_user: deadline_cache(max_entries),
+            by_user: SessionIndex::default(),
         }
     }
 }
@@ -67,18 +57,9 @@ impl MokaSessionStore {
 #[async_trait]
 impl SessionStore for MokaSessionStore {
     async fn create(&self, digest: Digest, session: Session) -> Result<(), AuthError> {
-        let (user, expires_at) = (session.user_id, session.expires_at);
+        self.by_user
+            .add(session.user_id, digest.0, session.expires_at);
         self.cache.insert(digest.0, session);
-        let cache = &self.cache;
-        self.by_user.entry(user).and_compute_with(|entry| {
-            let mut index = entry.map(|e| e.into_value()).unwrap_or_default();
-            // Drop digests of sessions that ended, so the index stays as small as the user's
-            // live sessions.
-            index.digests.retain(|d| cache.contains_key(d));
-            index.digests.push(digest.0);
-            index.expires_at = index.expires_at.max(expires_at);
-            Op::Put(index)
-        });
         Ok(())
     }
 
@@ -96,16 +77,13 @@ impl SessionStore for MokaSessionStore {
     }
 
     async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError> {
-        let Some(index) = self.by_user.remove(&user) else {
-            return Ok(0);
-        };
-        let mut revoked = 0;
-        for digest in &index.digests {
-            if self.cache.remove(digest).is_some() {
-                revoked += 1;
-            }
-        }
-        Ok(revoked)
+        let revoked = self
+            .by_user
+            .take(user)
+            .iter()
+            .filter(|digest| self.cache.remove(*digest).is_some())
+            .count();
+        Ok(u32::try_from(revoked).unwrap_or(u32::MAX))
     }
 
     fn entry_count(&self) -> Option<u64> {
