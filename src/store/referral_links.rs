@@ -76,8 +76,8 @@ pub enum InviterChange {
 
 impl Users {
     /// Links `user` to the owner of `code`, once. The check-and-write is one statement; on
-    /// PostgreSQL it runs under the referral-graph lock. Either way concurrent calls (for one user, or A→B against B→A)
-    /// serialise and each sees the graph the previous one left.
+    /// PostgreSQL it runs under the referral-graph lock. Either way concurrent calls (for one
+    /// user, or A→B against B→A) serialise and each sees the graph the previous one left.
     #[tracing::instrument(skip(self))]
     pub async fn set_inviter(
         &self,
