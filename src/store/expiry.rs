@@ -30,12 +30,6 @@ impl<K, V: Expires> Expiry<K, V> for AtDeadline {
     }
 }
 
-/// Entries a cache has room for before its hash table first grows. moka's table grows by
-/// doubling and rehashing on the callers' threads (5.6 % of RequestCode's CPU in a profile of
-/// a growing cache); starting at this size skips the first doublings for ~7 MB per cache
-/// (docs/performance.md).
-const INITIAL_CAPACITY: usize = 1 << 18;
-
 /// A moka cache bounded to `max_entries` whose entries expire at their own deadline.
 pub fn deadline_cache<K, V>(max_entries: u64) -> moka::sync::Cache<K, V>
 where
@@ -44,7 +38,6 @@ where
 {
     moka::sync::Cache::builder()
         .max_capacity(max_entries)
-        .initial_capacity(INITIAL_CAPACITY.min(max_entries as usize))
         .expire_after(AtDeadline)
         .build()
 }
