@@ -164,8 +164,10 @@ mod tests {
         }
         let last = wal();
         assert!(first_burst > 0, "the writes went through the WAL");
+        // Without checkpoints the WAL holds all 8 bursts (≈ 8× the first); with them, about
+        // one (≤ 2× the first even when a checkpoint happened to split the first burst).
         assert!(
-            last < first_burst * 3,
+            last < first_burst * 4,
             "the WAL grew from {first_burst} to {last} bytes over 8 bursts: not checkpointed"
         );
         writer.close().await;
