@@ -36,6 +36,16 @@ pub struct Page<T> {
     pub next_after: Option<UserId>,
 }
 
+impl<T> Page<T> {
+    /// A page with nothing in it and nothing after it.
+    pub fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            next_after: None,
+        }
+    }
+}
+
 /// Who made an authenticated call; put into request extensions by the auth layer.
 #[derive(Clone, Debug)]
 pub struct Caller {

@@ -81,10 +81,10 @@ impl UserCache {
 
     /// Stores a profile read from the database, unless an invalidation happened since
     /// `generation` was read (the read may predate that invalidation's write).
-    pub fn fill(&self, generation: u64, profile: CachedProfile) {
+    pub fn fill(&self, generation: u64, profile: Arc<CachedProfile>) {
         let current = self.generation.lock().unwrap_or_else(|e| e.into_inner());
         if *current == generation {
-            self.profiles.insert(profile.user.id, Arc::new(profile));
+            self.profiles.insert(profile.user.id, profile);
         }
     }
 
@@ -187,19 +187,18 @@ mod tests {
     #[test]
     fn a_fill_that_raced_an_invalidation_is_dropped() {
         let cache = UserCache::new(1 << 20, Duration::from_secs(60), 5);
-        let profile = |id| CachedProfile {
-            user: User {
-                id,
-                phone_number: "+79120000001".into(),
-                invite_code: crate::domain::InviteCode::from_trusted("ABCDEF".into()),
-                invited_by: None,
-                referral_count: 0,
-                created_at: 0,
-            },
-            first_page: Page {
-                items: Vec::new(),
-                next_after: None,
-            },
+        let profile = |id| {
+            Arc::new(CachedProfile {
+                user: User {
+                    id,
+                    phone_number: "+79120000001".into(),
+                    invite_code: crate::domain::InviteCode::from_trusted("ABCDEF".into()),
+                    invited_by: None,
+                    referral_count: 0,
+                    created_at: 0,
+                },
+                first_page: Page::empty(),
+            })
         };
         let before = cache.generation();
         cache.invalidate(&[1]);

@@ -96,16 +96,12 @@ impl Users {
             if let (Some(cache), Some(generation)) = (&self.cache, generation)
                 && user.referral_count == 0
             {
-                let first_page = Page {
-                    items: Vec::new(),
-                    next_after: None,
-                };
                 cache.fill(
                     generation,
-                    CachedProfile {
+                    Arc::new(CachedProfile {
                         user: user.clone(),
-                        first_page,
-                    },
+                        first_page: Page::empty(),
+                    }),
                 );
             }
             return Ok((user, false));
@@ -185,10 +181,14 @@ impl Users {
             None => {
                 let generation = cache.generation();
                 let user = self.by_id(id).await?;
-                let first_page = self.referrals_of(&user, None, cache.page_size()).await?;
-                let profile = CachedProfile { user, first_page };
+                // Not `referrals_of`: the cache was just asked and has nothing for this user.
+                let first_page = match user.referral_count {
+                    0 => Page::empty(),
+                    _ => self.referrals(id, None, cache.page_size()).await?,
+                };
+                let profile = Arc::new(CachedProfile { user, first_page });
                 cache.fill(generation, profile.clone());
-                Arc::new(profile)
+                profile
             }
         };
         let user = cached.user.clone();
@@ -212,10 +212,7 @@ impl Users {
         limit: u32,
     ) -> Result<Page<Referral>, AuthError> {
         if user.referral_count == 0 && after.is_none() {
-            return Ok(Page {
-                items: Vec::new(),
-                next_after: None,
-            });
+            return Ok(Page::empty());
         }
         if after.is_none()
             && let Some(cache) = &self.cache
