@@ -1,25 +1,15 @@
-//! Persistence: users and referral links in SQL; pending codes and sessions in a key-value
-//! store with TTLs, and rate-limit counters (moka on a single node, Redis when shared).
-mod codes;
-mod database;
-mod expiry;
-mod limits;
-#[cfg(test)]
-mod query_plans;
-mod redis;
-mod referral_links;
-mod session_index;
-mod sessions;
+//! Persistence, by role:
+//! - `sql/`: users and the referral graph in SQLite or PostgreSQL (the durable data);
+//! - `kv/`: pending codes, sessions and rate-limit counters behind traits, with two backends:
+//!   `kv/moka/` in this process (a single node) and `kv/redis/` shared by several instances;
+//! - `user_cache`: profiles held in memory in front of the SQL store, single node only.
+mod kv;
+pub(crate) mod sql;
 mod user_cache;
-mod users;
-pub(crate) mod writer;
 
-pub use codes::{CodeCheck, CodeStore, MokaCodeStore, PendingCode};
-pub use database::Database;
-pub use limits::{Admission, MokaRateLimits, RateLimits};
-pub use redis::{Redis, RedisCodeStore, RedisRateLimits, RedisSessionStore};
-pub use referral_links::InviterChange;
-pub use sessions::{MokaSessionStore, Session, SessionStore};
+pub use kv::{
+    Admission, CodeCheck, CodeStore, MokaCodeStore, MokaRateLimits, MokaSessionStore, PendingCode,
+    RateLimits, Redis, RedisCodeStore, RedisRateLimits, RedisSessionStore, Session, SessionStore,
+};
+pub use sql::{Database, InviterChange, Users, Writer};
 pub use user_cache::UserCache;
-pub use users::Users;
-pub use writer::Writer;

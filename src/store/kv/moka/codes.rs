@@ -1,49 +1,17 @@
-//! Pending verification codes: only an HMAC of each code is kept, with its tries left.
+//! Pending codes on a single node: a moka cache whose entries expire at their own deadline.
 use async_trait::async_trait;
 use moka::{ops::compute::Op, sync::Cache};
 
 use super::expiry::{Expires, deadline_cache};
-use crate::domain::{AuthError, Digest, UnixMicros, now_micros};
-
-/// A code waiting to be entered.
-#[derive(Clone, Debug)]
-pub struct PendingCode {
-    pub digest: Digest,
-    pub attempts_left: u32,
-    pub expires_at: UnixMicros,
-}
+use crate::{
+    domain::{AuthError, Digest, UnixMicros, now_micros},
+    store::{CodeCheck, CodeStore, PendingCode},
+};
 
 impl Expires for PendingCode {
     fn expires_at(&self) -> UnixMicros {
         self.expires_at
     }
-}
-
-/// What checking a code found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodeCheck {
-    /// The code matched and has been consumed.
-    Accepted,
-    /// The code did not match; `attempts_left` tries remain (0: the code is now destroyed).
-    Rejected { attempts_left: u32 },
-    /// No live code for this phone: never sent, expired, used or destroyed.
-    Missing,
-}
-
-/// Where pending codes live, keyed by E.164 phone number.
-#[async_trait]
-pub trait CodeStore: Send + Sync + 'static {
-    /// Stores a code for the phone, replacing any earlier one.
-    async fn put(&self, phone: &str, code: PendingCode) -> Result<(), AuthError>;
-
-    /// Checks `digest` against the phone's code atomically: a match consumes the code (so of
-    /// two concurrent correct attempts exactly one is accepted); a miss spends one try and
-    /// destroys the code when none are left.
-    async fn check(&self, phone: &str, digest: Digest) -> Result<CodeCheck, AuthError>;
-
-    /// How many codes are pending (for metrics and memory checks).
-    /// How many entries are live, where the store can tell cheaply (for metrics).
-    fn entry_count(&self) -> Option<u64>;
 }
 
 /// The single-node store: a moka cache whose entries expire at their own deadline.

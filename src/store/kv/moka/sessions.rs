@@ -1,4 +1,5 @@
-//! Sessions, stored under a keyed digest of their token so the raw token is never kept.
+//! Sessions on a single node: a moka cache keyed by token digest, plus a per-user index for
+//! LogoutAll.
 use async_trait::async_trait;
 use moka::sync::Cache;
 
@@ -6,36 +7,15 @@ use super::{
     expiry::{Expires, deadline_cache},
     session_index::SessionIndex,
 };
-use crate::domain::{AuthError, Digest, UnixMicros, UserId, now_micros};
-
-/// A live session.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Session {
-    pub user_id: UserId,
-    /// The user's phone in E.164 (immutable), so admin checks need no database read.
-    pub phone_number: Box<str>,
-    pub expires_at: UnixMicros,
-}
+use crate::{
+    domain::{AuthError, Digest, UnixMicros, UserId, now_micros},
+    store::{Session, SessionStore},
+};
 
 impl Expires for Session {
     fn expires_at(&self) -> UnixMicros {
         self.expires_at
     }
-}
-
-/// Where sessions live.
-#[async_trait]
-pub trait SessionStore: Send + Sync + 'static {
-    async fn create(&self, digest: Digest, session: Session) -> Result<(), AuthError>;
-    /// The live session under `digest`, if any.
-    async fn get(&self, digest: &Digest) -> Result<Option<Session>, AuthError>;
-    /// Revokes the session; later lookups find nothing.
-    async fn revoke(&self, digest: &Digest) -> Result<(), AuthError>;
-    /// Revokes every session of `user`; returns how many were live.
-    async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError>;
-    /// How many sessions are live (for metrics and memory checks).
-    /// How many entries are live, where the store can tell cheaply (for metrics).
-    fn entry_count(&self) -> Option<u64>;
 }
 
 /// The single-node store. Sessions die with the process; use the Redis store to keep them.

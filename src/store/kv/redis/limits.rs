@@ -8,7 +8,7 @@ use redis::Script;
 use super::{LUA_NOW, Redis, redis_error};
 use crate::{
     domain::{AuthError, UnixMicros},
-    store::{Admission, RateLimits, limits},
+    store::{Admission, RateLimits, kv::limits},
 };
 
 /// Sliding-window log in a sorted set, kept for the longer of the window and the minimum gap.

@@ -6,10 +6,10 @@ use sqlx::FromRow;
 
 use super::{
     database::{Database, db_error, is_unique_violation, on_pool},
-    user_cache::{CachedProfile, UserCache, first_page_of},
     writer::{Writer, on_writer},
 };
 use crate::domain::{AuthError, InviteCode, Page, Referral, UnixMicros, User, UserId};
+use crate::store::user_cache::{CachedProfile, UserCache, first_page_of};
 
 /// Fresh invite codes tried before giving up; with 31^6 codes a collision is already rare.
 const INVITE_CODE_ATTEMPTS: usize = 8;

@@ -104,7 +104,7 @@ macro_rules! on_writer {
     ($writer:expr, $conn:ident => $body:expr) => {
         match $writer {
             $crate::store::Writer::Sqlite(writer) => {
-                let mut write = $crate::store::writer::SqliteWrite::lock(writer).await?;
+                let mut write = $crate::store::sql::writer::SqliteWrite::lock(writer).await?;
                 let $conn = write.connection();
                 $body
             }
