@@ -3,7 +3,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use phone_auth::{
-    domain::{Digest, now_micros},
+    domain::{Clock, Digest},
     store::{
         CodeStore, MokaCodeStore, MokaRateLimits, MokaSessionStore, PendingCode, RateLimits,
         Session, SessionStore,
@@ -40,10 +40,11 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
         last = now;
         Ok(())
     };
-    let in_5_min = now_micros() + 300_000_000;
-    let in_30_days = now_micros() + 30 * 86_400_000_000;
+    let clock = Clock::System;
+    let in_5_min = clock.now() + 300_000_000;
+    let in_30_days = clock.now() + 30 * 86_400_000_000;
 
-    let codes = MokaCodeStore::new(MAX_ENTRIES);
+    let codes = MokaCodeStore::new(MAX_ENTRIES, clock.clone());
     for i in 0..n {
         let code = PendingCode {
             digest: digest(i),
@@ -57,7 +58,7 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
         &mut results,
     )?;
 
-    let sessions = MokaSessionStore::new(MAX_ENTRIES);
+    let sessions = MokaSessionStore::new(MAX_ENTRIES, clock.clone());
     for i in 0..n {
         let session = Session {
             user_id: i as i64 + 1,
@@ -71,7 +72,7 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
         &mut results,
     )?;
 
-    let limits = MokaRateLimits::new(MAX_ENTRIES);
+    let limits = MokaRateLimits::new(MAX_ENTRIES, clock.clone());
     for i in 0..n {
         limits
             .hit(

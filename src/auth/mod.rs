@@ -19,7 +19,7 @@ pub use verify_code::LoggedIn;
 
 use crate::{
     config::{Config, LimitsConfig},
-    domain::{AuthError, Caller, SecretKey, SessionToken, VerificationCode, now_micros},
+    domain::{AuthError, Caller, Clock, SecretKey, SessionToken, VerificationCode},
     sms::SmsSender,
     store::{CodeStore, RateLimits, SessionStore, Users},
 };
@@ -71,6 +71,8 @@ pub struct Auth {
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
     pub(crate) limits: Arc<dyn RateLimits>,
+    /// Where every deadline and window is measured.
+    pub(crate) clock: Clock,
     /// When the SMS-budget breaker last logged its error (one line per window).
     pub(crate) budget_alarm: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -84,6 +86,7 @@ impl Auth {
         sessions: Arc<dyn SessionStore>,
         sms: Arc<dyn SmsSender>,
         limits: Arc<dyn RateLimits>,
+        clock: Clock,
     ) -> Self {
         Self {
             policy: Arc::new(policy),
@@ -93,6 +96,7 @@ impl Auth {
             sessions,
             sms,
             limits,
+            clock,
             budget_alarm: Arc::default(),
         }
     }
@@ -144,9 +148,4 @@ pub fn page_size(requested: u32) -> u32 {
         0 => DEFAULT_PAGE_SIZE,
         n => n.min(MAX_PAGE_SIZE),
     }
-}
-
-/// `now + duration` in microseconds.
-pub(crate) fn deadline(duration: Duration) -> crate::domain::UnixMicros {
-    now_micros().saturating_add(duration.as_micros().min(i64::MAX as u128) as i64)
 }

@@ -1,7 +1,7 @@
 //! GetProfile, SetInviter and ListUsers.
 use super::Auth;
 use crate::{
-    domain::{AuthError, Caller, InviteCode, Page, Referral, User, UserId, now_micros},
+    domain::{AuthError, Caller, InviteCode, Page, Referral, User, UserId},
     metrics,
     store::InviterChange,
 };
@@ -44,7 +44,7 @@ impl Auth {
     ) -> Result<ProfilePage, AuthError> {
         match self
             .users
-            .set_inviter(caller.user_id, &code, now_micros())
+            .set_inviter(caller.user_id, &code, self.clock.now())
             .await?
         {
             InviterChange::Set(user) => {

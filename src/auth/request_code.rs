@@ -1,6 +1,6 @@
 //! RequestCode: checks, throttles, delivery, and only then a stored code.
 use super::{
-    Auth, deadline,
+    Auth,
     throttle::{Cooldown, Limit},
 };
 use crate::{
@@ -105,7 +105,7 @@ impl Auth {
             text: render_text(&policy.sms_template, &code, policy.code_ttl.as_secs()),
             phone,
             code,
-            expires_at: deadline(policy.code_ttl),
+            expires_at: self.clock.after(policy.code_ttl),
         };
         let provider = self.sms.name();
         self.sms.send(&message).await.map_err(|error| {
@@ -132,7 +132,7 @@ impl Auth {
         let pending = PendingCode {
             digest: self.key.code_digest(&phone, &code),
             attempts_left: policy.max_code_attempts,
-            expires_at: deadline(policy.code_ttl),
+            expires_at: self.clock.after(policy.code_ttl),
         };
         self.codes.put(phone.as_e164(), pending).await?;
         Ok(CodeSent {

@@ -3,7 +3,7 @@ use std::{sync::atomic::Ordering, time::Duration};
 
 use super::Auth;
 use crate::{
-    domain::{AuthError, ClientAddr, UnixMicros, now_micros},
+    domain::{AuthError, ClientAddr, UnixMicros},
     metrics,
     store::Admission,
 };
@@ -138,7 +138,7 @@ impl Auth {
             }),
             Admission::Denied { retry_after } | Admission::TooSoon { retry_after } => {
                 metrics::count(metrics::THROTTLED, "limit", "sms_budget");
-                let now = now_micros();
+                let now = self.clock.now();
                 let last = self.budget_alarm.load(Ordering::Relaxed);
                 let window = limits.sms_budget_window.as_micros() as i64;
                 if now - last >= window

@@ -1,9 +1,8 @@
 //! VerifyCode and Logout.
-use super::{Auth, deadline, profile::ProfilePage, throttle::Limit};
+use super::{Auth, profile::ProfilePage, throttle::Limit};
 use crate::{
     domain::{
         AuthError, Caller, ClientAddr, PhoneNumber, SessionToken, UnixMicros, VerificationCode,
-        now_micros,
     },
     metrics,
     store::{CodeCheck, Session},
@@ -78,13 +77,13 @@ impl Auth {
         }
         let (user, created) = self
             .users
-            .find_or_create(phone.as_e164(), now_micros())
+            .find_or_create(phone.as_e164(), self.clock.now())
             .await?;
         if created {
             tracing::info!(user_id = user.id, "registered a new user");
         }
         let token = SessionToken::generate();
-        let session_expires_at = deadline(self.policy.session_ttl);
+        let session_expires_at = self.clock.after(self.policy.session_ttl);
         let session = Session {
             user_id: user.id,
             phone_number: phone.as_e164().into(),

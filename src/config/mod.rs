@@ -22,7 +22,7 @@ pub use stores::{DEFAULT_DATABASE_URL, StoresConfig};
 
 use phonenumber::country;
 
-use crate::domain::{CODE_LENGTHS, PhoneNumber, SecretKey, VerificationCode};
+use crate::domain::{CODE_LENGTHS, Clock, PhoneNumber, SecretKey, VerificationCode};
 
 /// Wrong tries after which a pending code is destroyed.
 pub const MAX_CODE_ATTEMPTS: u32 = 5;
@@ -53,6 +53,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Where Prometheus metrics are served (`GET /metrics`); off when unset.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where time is read: the system clock. Not a setting; tests put a manual clock here.
+    pub clock: Clock,
 }
 
 /// Which SMS sender delivers codes, with that provider's settings (`SMS_PROVIDER`).
@@ -164,6 +166,7 @@ impl Config {
                 )?),
                 None => None,
             },
+            clock: Clock::System,
         })
     }
 }

@@ -55,11 +55,3 @@ pub struct Caller {
     /// Digest of the session token the call carried (what Logout revokes).
     pub session: super::Digest,
 }
-
-/// The current time in [`UnixMicros`].
-pub fn now_micros() -> UnixMicros {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or_default()
-}

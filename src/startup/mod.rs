@@ -39,7 +39,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
              die with it). Set SECRET_KEY to at least 32 random bytes, e.g. `openssl rand -base64 48`"
         );
     }
-    let stores = stores::connect(&config.stores).await?;
+    let stores = stores::connect(&config.stores, &config.clock).await?;
     let sms: Arc<dyn SmsSender> = match &config.sms_provider {
         SmsProvider::Console => {
             tracing::warn!(
@@ -67,6 +67,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         stores.sessions,
         sms,
         stores.limits,
+        config.clock.clone(),
     );
     let tls = match &config.tls {
         Some((cert, key)) => {

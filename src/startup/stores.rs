@@ -5,6 +5,7 @@ use tokio::time::Instant;
 
 use crate::{
     config::StoresConfig,
+    domain::Clock,
     store::{
         CodeStore, Database, MokaCodeStore, MokaRateLimits, MokaSessionStore, RateLimits, Redis,
         RedisCodeStore, RedisRateLimits, RedisSessionStore, SessionStore, UserCache, Writer,
@@ -25,7 +26,7 @@ pub(super) struct Stores {
     pub user_cache: Option<UserCache>,
 }
 
-pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
+pub(super) async fn connect(config: &StoresConfig, clock: &Clock) -> anyhow::Result<Stores> {
     let deadline = Instant::now() + config.startup_timeout;
     let db = retry("the database", deadline, || {
         Database::connect(
@@ -52,9 +53,9 @@ pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
             writer,
             db,
             redis: None,
-            codes: Arc::new(MokaCodeStore::new(MAX_STORE_ENTRIES)),
-            sessions: Arc::new(MokaSessionStore::new(MAX_STORE_ENTRIES)),
-            limits: Arc::new(MokaRateLimits::new(MAX_STORE_ENTRIES)),
+            codes: Arc::new(MokaCodeStore::new(MAX_STORE_ENTRIES, clock.clone())),
+            sessions: Arc::new(MokaSessionStore::new(MAX_STORE_ENTRIES, clock.clone())),
+            limits: Arc::new(MokaRateLimits::new(MAX_STORE_ENTRIES, clock.clone())),
         });
     };
     let redis = retry("Redis", deadline, || {
@@ -65,7 +66,7 @@ pub(super) async fn connect(config: &StoresConfig) -> anyhow::Result<Stores> {
         db,
         writer,
         codes: Arc::new(RedisCodeStore::new(redis.clone())),
-        sessions: Arc::new(RedisSessionStore::new(redis.clone())),
+        sessions: Arc::new(RedisSessionStore::new(redis.clone(), clock.clone())),
         limits: Arc::new(RedisRateLimits::new(redis.clone())),
         redis: Some(redis),
         user_cache: None,

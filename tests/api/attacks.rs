@@ -6,18 +6,19 @@ use phone_auth::proto::{RequestCodeRequest, VerifyCodeRequest};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, all_at_once, retry_delay};
+use crate::helpers::{Backing, TestApp, all_at_once, retry_delay};
 
 const VICTIM: &str = "+79123456789";
 
-/// One real day compressed into this many seconds of test time.
-const SIMULATED_DAY: f64 = 6.0;
-const SCALE: f64 = 86_400.0 / SIMULATED_DAY;
+/// On Redis, whose limit windows run on its own server clock, one real day is compressed into
+/// this many seconds of wall time; on the in-process stores the day is a whole simulated day.
+const COMPRESSED_DAY: f64 = 6.0;
+const DAY: f64 = 86_400.0;
 
-/// The default limits, with every window and rate scaled by the same factor.
-fn default_limits_scaled() -> Vec<(&'static str, String)> {
-    let secs = |real: f64| format!("{}", real / SCALE);
-    let per_minute = |real: f64| format!("{}", real * SCALE);
+/// The default limits, with every window and rate scaled by `scale` (1: the defaults as shipped).
+fn default_limits_scaled(scale: f64) -> Vec<(&'static str, String)> {
+    let secs = |real: f64| format!("{}", real / scale);
+    let per_minute = |real: f64| format!("{}", real * scale);
     vec![
         ("CODE_LENGTH", "4".into()),
         ("RESEND_INTERVAL_SECONDS", secs(60.0)),
@@ -34,18 +35,27 @@ fn default_limits_scaled() -> Vec<(&'static str, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn brute_force_over_a_simulated_day_gets_at_most_the_wrong_code_budget() {
-    let vars = default_limits_scaled();
+    let backing = Backing::fresh().await;
+    let simulated = backing.time_is_simulated();
+    let scale = if simulated { 1.0 } else { DAY / COMPRESSED_DAY };
+    let vars = default_limits_scaled(scale);
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::spawn_with(&vars).await;
+    let app = TestApp::spawn_on(backing, &vars).await;
     let mut client = app.client.clone();
 
     // The attacker guesses as fast as the service lets it and asks for a new code whenever
     // allowed. It knows (through the console sender) which guesses are wrong and uses only
-    // those, so every guess the service evaluates is one spent from its budget.
-    let day = Duration::from_secs_f64(SIMULATED_DAY * 0.95);
-    let start = Instant::now();
+    // those, so every guess the service evaluates is one spent from its budget. Its day ends
+    // just short of the wrong-code window, measured on the clock the limits read.
+    let day = Duration::from_secs_f64(DAY / scale * 0.95);
+    let (clock, wall) = (app.backing.clock.clone(), Instant::now());
+    let start = clock.now();
+    let elapsed = || match simulated {
+        true => Duration::from_micros((clock.now() - start) as u64),
+        false => wall.elapsed(),
+    };
     let (mut evaluated, mut refused, mut codes_sent, mut calls) = (0u32, 0u32, 0u32, 0u32);
-    while start.elapsed() < day && calls < 20_000 {
+    while elapsed() < day && calls < 20_000 {
         calls += 1;
         let code = match client
             .request_code(RequestCodeRequest {
@@ -59,8 +69,8 @@ async fn brute_force_over_a_simulated_day_gets_at_most_the_wrong_code_budget() {
             }
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-                tokio::time::sleep(retry_delay(&status).min(day.saturating_sub(start.elapsed())))
-                    .await;
+                let wait = retry_delay(&status).min(day.saturating_sub(elapsed()));
+                app.advance(wait.max(Duration::from_micros(1))).await;
                 continue;
             }
         };

@@ -64,7 +64,7 @@ async fn a_session_expires_after_its_ttl() {
     let app = TestApp::spawn_with(&[("SESSION_TTL_SECONDS", "1")]).await;
     let user = app.login("+79123456789").await;
     app.profile(&user.token).await.expect("fresh session works");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.advance(std::time::Duration::from_millis(1001)).await;
     assert_status(
         app.profile(&user.token).await,
         Code::Unauthenticated,

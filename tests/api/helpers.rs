@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use phone_auth::{
     Config,
+    domain::Clock,
     proto::{self, auth_service_client::AuthServiceClient},
 };
 use sqlx::{Connection, Executor, PgConnection};
@@ -26,12 +27,13 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
-/// The state a test's instances share: a fresh database, and (when TEST_REDIS_URL is set) a
-/// Redis key prefix of its own.
+/// The state a test's instances share: a fresh database, (when TEST_REDIS_URL is set) a Redis
+/// key prefix of its own, and one clock, so that instances on it agree on the time.
 #[derive(Clone)]
 pub struct Backing {
     pub database_url: String,
     pub redis: Option<(String, String)>,
+    pub clock: Clock,
     _dir: std::sync::Arc<tempfile::TempDir>,
 }
 
@@ -43,10 +45,32 @@ impl Backing {
             .ok()
             .filter(|url| !url.is_empty())
             .map(|url| (url, format!("test:{}:", uuid::Uuid::new_v4().simple())));
+        // Redis keeps its TTLs and limit windows by its own server clock, which no test moves:
+        // there the servers read the real time too, and tests wait it out.
+        let clock = match redis {
+            None => Clock::manual(),
+            Some(_) => Clock::System,
+        };
         Self {
             database_url,
             redis,
+            clock,
             _dir: std::sync::Arc::new(dir),
+        }
+    }
+
+    /// Whether the servers' time is the test's to move: true on the in-process stores, false
+    /// on Redis (see the clock's comment in [`Backing::fresh`]).
+    pub fn time_is_simulated(&self) -> bool {
+        !self.clock.is_system()
+    }
+
+    /// Moves the servers' time forward by `by`: at once on a manual clock; on Redis by
+    /// sleeping, the only way to move a Redis server's clock.
+    pub async fn advance(&self, by: std::time::Duration) {
+        match self.time_is_simulated() {
+            true => self.clock.advance(by),
+            false => tokio::time::sleep(by).await,
         }
     }
 
@@ -121,6 +145,11 @@ impl TestApp {
             .connect()
             .await
             .unwrap()
+    }
+
+    /// Moves this server's time forward (see [`Backing::advance`]).
+    pub async fn advance(&self, by: std::time::Duration) {
+        self.backing.advance(by).await;
     }
 
     /// Stops the server gracefully and waits until it has drained.
@@ -286,7 +315,10 @@ pub fn test_config(backing: &Backing, vars: &[(&str, &str)]) -> Config {
     .collect();
     env.extend(backing.vars());
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Config::from_lookup(|name| env.get(name).cloned()).expect("test config is valid")
+    let mut config =
+        Config::from_lookup(|name| env.get(name).cloned()).expect("test config is valid");
+    config.clock = backing.clock.clone();
+    config
 }
 
 async fn fresh_database(dir: &tempfile::TempDir) -> String {

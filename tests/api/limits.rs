@@ -17,8 +17,10 @@ async fn request(app: &TestApp, phone: &str) -> Result<String, tonic::Status> {
         .map(|r| r.into_inner().debug_code)
 }
 
-async fn wait_out(status: &tonic::Status) {
-    tokio::time::sleep(retry_delay(status) + std::time::Duration::from_millis(20)).await;
+/// Lets the refusal's RetryInfo delay pass (and a millisecond more, for Redis's rounding).
+async fn wait_out(app: &TestApp, status: &tonic::Status) {
+    app.advance(retry_delay(status) + std::time::Duration::from_millis(1))
+        .await;
 }
 
 #[tokio::test]
@@ -37,7 +39,7 @@ async fn a_second_code_within_the_resend_interval_is_resource_exhausted_until_it
     );
     // Other phones are not affected.
     request(&app, &phone(1)).await.unwrap();
-    wait_out(&status).await;
+    wait_out(&app, &status).await;
     request(&app, PHONE)
         .await
         .expect("allowed again after the interval");
@@ -58,7 +60,7 @@ async fn codes_per_phone_are_capped_per_window() {
         "too many codes",
     );
     assert!(retry_delay(&status) <= std::time::Duration::from_millis(600));
-    wait_out(&status).await;
+    wait_out(&app, &status).await;
     request(&app, PHONE).await.expect("the window has freed");
 }
 
@@ -92,7 +94,7 @@ async fn the_wrong_code_budget_survives_new_codes_and_refuses_even_the_right_cod
         "too many wrong codes",
     );
     assert!(retry_delay(&status) <= std::time::Duration::from_secs(1));
-    wait_out(&status).await;
+    wait_out(&app, &status).await;
     app.verify(PHONE, &code)
         .await
         .expect("the right code works once the window frees");
@@ -117,7 +119,7 @@ async fn request_code_is_rate_limited_per_client_address() {
         delay > std::time::Duration::from_millis(900) && delay <= std::time::Duration::from_secs(1),
         "{delay:?}"
     );
-    wait_out(&status).await;
+    wait_out(&app, &status).await;
     request(&app, &phone(3))
         .await
         .expect("a token has been refilled");
@@ -138,7 +140,7 @@ async fn verify_code_is_rate_limited_per_client_address() {
         "VerifyCode",
     );
     assert!(retry_delay(&status) <= std::time::Duration::from_millis(500));
-    wait_out(&status).await;
+    wait_out(&app, &status).await;
     let code = request(&app, &phone(4)).await.unwrap();
     app.verify(&phone(4), &code)
         .await
@@ -227,7 +229,7 @@ async fn past_the_global_sms_budget_real_numbers_are_unavailable_and_test_number
         "1234",
         "test numbers spend no budget"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
+    app.advance(std::time::Duration::from_millis(1001)).await;
     request(&app, &phone(50))
         .await
         .expect("the breaker closes when the window frees");

@@ -159,7 +159,9 @@ mod tests {
             if burst == 0 {
                 first_burst = wal();
             }
-            // Longer than CHECKPOINT_INTERVAL: a checkpoint runs between bursts.
+            // Longer than CHECKPOINT_INTERVAL: a checkpoint runs between bursts. This sleeps on
+            // purpose: the checkpointer is a real background task on tokio's timer, and what is
+            // measured is the file on disk, not a deadline the service's clock could move.
             tokio::time::sleep(CHECKPOINT_INTERVAL * 2).await;
         }
         let last = wal();

@@ -4,7 +4,7 @@ use moka::{ops::compute::Op, sync::Cache};
 
 use super::expiry::{Expires, deadline_cache};
 use crate::{
-    domain::{AuthError, Digest, UnixMicros, now_micros},
+    domain::{AuthError, Clock, Digest, UnixMicros},
     store::{CodeCheck, CodeStore, PendingCode},
 };
 
@@ -17,12 +17,14 @@ impl Expires for PendingCode {
 /// The single-node store: a moka cache whose entries expire at their own deadline.
 pub struct MokaCodeStore {
     cache: Cache<String, PendingCode>,
+    clock: Clock,
 }
 
 impl MokaCodeStore {
-    pub fn new(max_entries: u64) -> Self {
+    pub fn new(max_entries: u64, clock: Clock) -> Self {
         Self {
-            cache: deadline_cache(max_entries),
+            cache: deadline_cache(max_entries, clock.clone()),
+            clock,
         }
     }
 }
@@ -36,7 +38,7 @@ impl CodeStore for MokaCodeStore {
 
     async fn check(&self, phone: &str, digest: Digest) -> Result<CodeCheck, AuthError> {
         let mut outcome = CodeCheck::Missing;
-        let now = now_micros();
+        let now = self.clock.now();
         // The closure runs under moka's per-key lock, which makes check-and-consume atomic.
         self.cache.entry_by_ref(phone).and_compute_with(|entry| {
             match entry.map(|e| e.into_value()) {

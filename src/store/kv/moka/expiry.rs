@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use moka::Expiry;
 
-use crate::domain::{UnixMicros, now_micros};
+use crate::domain::{Clock, UnixMicros};
 
 /// A value that knows when it stops being valid.
 pub trait Expires {
@@ -12,11 +12,11 @@ pub trait Expires {
 
 /// Expires every entry at its own `expires_at`, on insert and on every replacement alike, so a
 /// fresh code or an updated try counter never inherits or resets another deadline.
-pub struct AtDeadline;
+pub struct AtDeadline(Clock);
 
 impl<K, V: Expires> Expiry<K, V> for AtDeadline {
     fn expire_after_create(&self, _: &K, value: &V, _: Instant) -> Option<Duration> {
-        Some(remaining(value))
+        Some(remaining(&self.0, value))
     }
 
     fn expire_after_update(
@@ -26,22 +26,24 @@ impl<K, V: Expires> Expiry<K, V> for AtDeadline {
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        Some(remaining(value))
+        Some(remaining(&self.0, value))
     }
 }
 
-/// A moka cache bounded to `max_entries` whose entries expire at their own deadline.
-pub fn deadline_cache<K, V>(max_entries: u64) -> moka::sync::Cache<K, V>
+/// A moka cache bounded to `max_entries` whose entries expire at their own deadline, as read on
+/// `clock`. moka evicts on its own monotonic timer; readers still compare the deadline with
+/// `clock`, which makes expiry exact (and lets tests move time).
+pub fn deadline_cache<K, V>(max_entries: u64, clock: Clock) -> moka::sync::Cache<K, V>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Expires + Clone + Send + Sync + 'static,
 {
     moka::sync::Cache::builder()
         .max_capacity(max_entries)
-        .expire_after(AtDeadline)
+        .expire_after(AtDeadline(clock))
         .build()
 }
 
-fn remaining(value: &impl Expires) -> Duration {
-    Duration::from_micros(value.expires_at().saturating_sub(now_micros()).max(0) as u64)
+fn remaining(clock: &Clock, value: &impl Expires) -> Duration {
+    Duration::from_micros(value.expires_at().saturating_sub(clock.now()).max(0) as u64)
 }

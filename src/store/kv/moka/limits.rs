@@ -7,7 +7,7 @@ use moka::{ops::compute::Op, sync::Cache};
 
 use super::expiry::{Expires, deadline_cache};
 use crate::{
-    domain::{AuthError, UnixMicros, now_micros},
+    domain::{AuthError, Clock, UnixMicros},
     store::{
         Admission, RateLimits,
         kv::limits::{micros, per_micro},
@@ -48,13 +48,15 @@ impl Expires for Counter {
 pub struct MokaRateLimits {
     cache: Cache<String, Counter>,
     fixed: Mutex<HashMap<Box<str>, FixedWindow>>,
+    clock: Clock,
 }
 
 impl MokaRateLimits {
-    pub fn new(max_entries: u64) -> Self {
+    pub fn new(max_entries: u64, clock: Clock) -> Self {
         Self {
-            cache: deadline_cache(max_entries),
+            cache: deadline_cache(max_entries, clock.clone()),
             fixed: Mutex::default(),
+            clock,
         }
     }
 }
@@ -68,7 +70,7 @@ impl RateLimits for MokaRateLimits {
         window: Duration,
         min_gap: Duration,
     ) -> Result<Admission, AuthError> {
-        let now = now_micros();
+        let now = self.clock.now();
         let (window, gap) = (micros(window), micros(min_gap));
         let mut admission = Admission::Denied {
             retry_after: Duration::ZERO,
@@ -130,7 +132,7 @@ impl RateLimits for MokaRateLimits {
     }
 
     async fn count(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError> {
-        let now = now_micros();
+        let now = self.clock.now();
         let window = micros(window).max(1);
         let window_start = now - now.rem_euclid(window);
         let mut windows = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
@@ -169,7 +171,7 @@ impl RateLimits for MokaRateLimits {
         burst: u32,
         per_second: f64,
     ) -> Result<Admission, AuthError> {
-        let now = now_micros();
+        let now = self.clock.now();
         let burst = f64::from(burst.max(1));
         let per_micro = per_micro(per_second);
         let mut admission = Admission::Denied {
@@ -208,7 +210,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_window_admits_its_limit_then_refuses_until_the_oldest_hit_ages_out() {
-        let limits = MokaRateLimits::new(100);
+        let limits = MokaRateLimits::new(100, Clock::manual());
         let window = Duration::from_secs(60);
         for _ in 0..3 {
             assert!(matches!(
@@ -236,7 +238,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refund_frees_the_slot_it_took() {
-        let limits = MokaRateLimits::new(100);
+        let limits = MokaRateLimits::new(100, Clock::manual());
         let window = Duration::from_secs(60);
         let Admission::Allowed { stamp } =
             limits.hit("k", 1, window, Duration::ZERO).await.unwrap()
@@ -256,7 +258,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_fixed_window_counts_to_its_limit_and_uncount_gives_back() {
-        let limits = MokaRateLimits::new(100);
+        let limits = MokaRateLimits::new(100, Clock::manual());
         let window = Duration::from_secs(3600);
         let Admission::Allowed { stamp } = limits.count("g", 2, window).await.unwrap() else {
             panic!()
@@ -278,7 +280,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bucket_allows_its_burst_then_paces_at_the_refill_rate() {
-        let limits = MokaRateLimits::new(100);
+        let limits = MokaRateLimits::new(100, Clock::manual());
         for _ in 0..5 {
             assert!(matches!(
                 limits.take_token("ip", 5, 0.5).await.unwrap(),
@@ -297,7 +299,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cooldown_refuses_a_hit_too_soon_after_the_last_and_says_so() {
-        let limits = MokaRateLimits::new(100);
+        let limits = MokaRateLimits::new(100, Clock::manual());
         let (window, gap) = (Duration::from_secs(3600), Duration::from_secs(60));
         let Admission::Allowed { stamp } = limits.hit("p", 5, window, gap).await.unwrap() else {
             panic!()
@@ -322,13 +324,38 @@ mod tests {
 
     #[tokio::test]
     async fn a_gap_longer_than_the_window_keeps_the_log_long_enough() {
-        let limits = MokaRateLimits::new(100);
+        let clock = Clock::manual();
+        let limits = MokaRateLimits::new(100, clock.clone());
         let (window, gap) = (Duration::from_millis(20), Duration::from_secs(60));
         limits.hit("q", 1, window, gap).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        clock.advance(Duration::from_millis(40));
         assert!(matches!(
             limits.hit("q", 1, window, gap).await.unwrap(),
             Admission::TooSoon { .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn time_frees_the_window_refills_the_bucket_and_ends_the_cooldown() {
+        let clock = Clock::manual();
+        let limits = MokaRateLimits::new(100, clock.clone());
+        let (window, gap) = (Duration::from_secs(60), Duration::from_secs(10));
+        let admitted = |a: Admission| matches!(a, Admission::Allowed { .. });
+        assert!(admitted(limits.hit("w", 1, window, gap).await.unwrap()));
+        clock.advance(Duration::from_secs(11));
+        assert!(!admitted(limits.hit("w", 1, window, gap).await.unwrap()));
+        clock.advance(Duration::from_secs(50));
+        assert!(admitted(limits.hit("w", 1, window, gap).await.unwrap()));
+
+        assert!(admitted(limits.take_token("b", 1, 1.0).await.unwrap()));
+        assert!(!admitted(limits.take_token("b", 1, 1.0).await.unwrap()));
+        clock.advance(Duration::from_secs(1));
+        assert!(admitted(limits.take_token("b", 1, 1.0).await.unwrap()));
+
+        let hour = Duration::from_secs(3600);
+        assert!(admitted(limits.count("g", 1, hour).await.unwrap()));
+        assert!(!admitted(limits.count("g", 1, hour).await.unwrap()));
+        clock.advance(hour);
+        assert!(admitted(limits.count("g", 1, hour).await.unwrap()));
     }
 }

@@ -9,7 +9,7 @@ use std::{
     },
 };
 
-use crate::domain::{UnixMicros, UserId, now_micros};
+use crate::domain::{UnixMicros, UserId};
 
 const SHARDS: usize = 64;
 /// Every this many additions, one shard is swept of users whose sessions all ended (so users
@@ -40,9 +40,9 @@ impl SessionIndex {
         self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records that `user` holds the session `digest` until `expires_at`.
-    pub fn add(&self, user: UserId, digest: [u8; 32], expires_at: UnixMicros) {
-        let now = now_micros();
+    /// Records that `user` holds the session `digest` until `expires_at`; `now` drops the
+    /// user's sessions that have ended.
+    pub fn add(&self, user: UserId, digest: [u8; 32], expires_at: UnixMicros, now: UnixMicros) {
         {
             let mut shard = self.shard(user);
             let sessions = shard.entry(user).or_default();
@@ -55,9 +55,8 @@ impl SessionIndex {
         }
     }
 
-    /// Forgets `user`'s sessions and returns the digests that may still be live.
-    pub fn take(&self, user: UserId) -> Vec<[u8; 32]> {
-        let now = now_micros();
+    /// Forgets `user`'s sessions and returns the digests that may still be live at `now`.
+    pub fn take(&self, user: UserId, now: UnixMicros) -> Vec<[u8; 32]> {
         self.shard(user)
             .remove(&user)
             .unwrap_or_default()
@@ -92,22 +91,24 @@ mod tests {
     #[test]
     fn a_user_s_live_sessions_are_taken_together_and_ended_ones_are_dropped() {
         let index = SessionIndex::default();
-        let later = now_micros() + 60_000_000;
-        index.add(7, [1; 32], later);
-        index.add(7, [2; 32], now_micros() - 1);
-        index.add(8, [3; 32], later);
-        assert_eq!(index.take(7), vec![[1; 32]]);
-        assert!(index.take(7).is_empty(), "taken once");
-        assert_eq!(index.take(8), vec![[3; 32]]);
+        let now = 1_000_000_000;
+        let later = now + 60_000_000;
+        index.add(7, [1; 32], later, now);
+        index.add(7, [2; 32], now - 1, now);
+        index.add(8, [3; 32], later, now);
+        assert_eq!(index.take(7, now), vec![[1; 32]]);
+        assert!(index.take(7, now).is_empty(), "taken once");
+        assert_eq!(index.take(8, now), vec![[3; 32]]);
     }
 
     #[test]
     fn users_whose_sessions_all_ended_are_swept_away() {
         let index = SessionIndex::default();
-        let past = now_micros() - 1;
+        let now = 1_000_000_000;
+        let past = now - 1;
         let added = 2 * SWEEP_EVERY * SHARDS;
         for user in 0..added as i64 {
-            index.add(user, [0; 32], past);
+            index.add(user, [0; 32], past, now);
         }
         // Each shard was swept twice; only users added after its last sweep remain (about a
         // quarter; without sweeping all would).

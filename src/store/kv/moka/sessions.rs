@@ -8,7 +8,7 @@ use super::{
     session_index::SessionIndex,
 };
 use crate::{
-    domain::{AuthError, Digest, UnixMicros, UserId, now_micros},
+    domain::{AuthError, Clock, Digest, UnixMicros, UserId},
     store::{Session, SessionStore},
 };
 
@@ -23,13 +23,15 @@ pub struct MokaSessionStore {
     cache: Cache<[u8; 32], Session>,
     /// Which sessions each user holds, for LogoutAll.
     by_user: SessionIndex,
+    clock: Clock,
 }
 
 impl MokaSessionStore {
-    pub fn new(max_entries: u64) -> Self {
+    pub fn new(max_entries: u64, clock: Clock) -> Self {
         Self {
-            cache: deadline_cache(max_entries),
+            cache: deadline_cache(max_entries, clock.clone()),
             by_user: SessionIndex::default(),
+            clock,
         }
     }
 }
@@ -37,8 +39,12 @@ impl MokaSessionStore {
 #[async_trait]
 impl SessionStore for MokaSessionStore {
     async fn create(&self, digest: Digest, session: Session) -> Result<(), AuthError> {
-        self.by_user
-            .add(session.user_id, digest.0, session.expires_at);
+        self.by_user.add(
+            session.user_id,
+            digest.0,
+            session.expires_at,
+            self.clock.now(),
+        );
         self.cache.insert(digest.0, session);
         Ok(())
     }
@@ -48,7 +54,7 @@ impl SessionStore for MokaSessionStore {
         Ok(self
             .cache
             .get(&digest.0)
-            .filter(|s| s.expires_at > now_micros()))
+            .filter(|s| s.expires_at > self.clock.now()))
     }
 
     async fn revoke(&self, digest: &Digest) -> Result<(), AuthError> {
@@ -59,7 +65,7 @@ impl SessionStore for MokaSessionStore {
     async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError> {
         let revoked = self
             .by_user
-            .take(user)
+            .take(user, self.clock.now())
             .iter()
             .filter(|digest| self.cache.remove(*digest).is_some())
             .count();

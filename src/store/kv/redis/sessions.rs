@@ -5,7 +5,7 @@ use redis::{AsyncCommands, Script};
 
 use super::{Redis, redis_error};
 use crate::{
-    domain::{AuthError, Digest, UserId},
+    domain::{AuthError, Clock, Digest, UserId},
     store::{Session, SessionStore},
 };
 
@@ -22,13 +22,16 @@ return n
 pub struct RedisSessionStore {
     redis: Redis,
     revoke_all: Script,
+    /// Judges the stored deadline on reads; Redis's own TTL frees the key at the same time.
+    clock: Clock,
 }
 
 impl RedisSessionStore {
-    pub fn new(redis: Redis) -> Self {
+    pub fn new(redis: Redis, clock: Clock) -> Self {
         Self {
             redis,
             revoke_all: Script::new(REVOKE_ALL),
+            clock,
         }
     }
 
@@ -78,9 +81,7 @@ impl SessionStore for RedisSessionStore {
             .await
             .map_err(redis_error)?;
         Ok(match (user, phone, expires) {
-            (Some(user_id), Some(phone), Some(expires_at))
-                if expires_at > crate::domain::now_micros() =>
-            {
+            (Some(user_id), Some(phone), Some(expires_at)) if expires_at > self.clock.now() => {
                 Some(Session {
                     user_id,
                     phone_number: phone.into(),
