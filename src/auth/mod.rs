@@ -42,6 +42,8 @@ pub struct Policy {
     pub test_phone_codes: HashMap<String, VerificationCode>,
     pub allowed_regions: HashSet<country::Id>,
     pub limits: LimitsConfig,
+    /// Where every deadline and window is measured.
+    pub clock: Clock,
 }
 
 impl Policy {
@@ -57,6 +59,7 @@ impl Policy {
             test_phone_codes: config.test_phone_codes.clone(),
             allowed_regions: config.allowed_regions.clone(),
             limits: config.limits.clone(),
+            clock: config.clock.clone(),
         }
     }
 }
@@ -71,7 +74,7 @@ pub struct Auth {
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
     pub(crate) limits: Arc<dyn RateLimits>,
-    /// Where every deadline and window is measured.
+    /// The policy's clock, kept at hand: every use case reads it.
     pub(crate) clock: Clock,
     /// When the SMS-budget breaker last logged its error (one line per window).
     pub(crate) budget_alarm: Arc<std::sync::atomic::AtomicI64>,
@@ -86,9 +89,9 @@ impl Auth {
         sessions: Arc<dyn SessionStore>,
         sms: Arc<dyn SmsSender>,
         limits: Arc<dyn RateLimits>,
-        clock: Clock,
     ) -> Self {
         Self {
+            clock: policy.clock.clone(),
             policy: Arc::new(policy),
             key,
             users,
@@ -96,7 +99,6 @@ impl Auth {
             sessions,
             sms,
             limits,
-            clock,
             budget_alarm: Arc::default(),
         }
     }

@@ -67,7 +67,6 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         stores.sessions,
         sms,
         stores.limits,
-        config.clock.clone(),
     );
     let tls = match &config.tls {
         Some((cert, key)) => {
