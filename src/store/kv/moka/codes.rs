@@ -32,7 +32,12 @@ impl MokaCodeStore {
 #[async_trait]
 impl CodeStore for MokaCodeStore {
     async fn put(&self, phone: &str, code: PendingCode) -> Result<(), AuthError> {
-        self.cache.insert(phone.to_owned(), code);
+        // Through the same per-key compute as `check`, not `insert`: moka orders computes only
+        // among themselves, so an insert landing inside a running check would be overwritten
+        // by it (a wrong guess writing the old code back, a right one deleting the new code).
+        self.cache
+            .entry_by_ref(phone)
+            .and_compute_with(|_| Op::Put(code));
         Ok(())
     }
 
@@ -66,5 +71,49 @@ impl CodeStore for MokaCodeStore {
 
     fn entry_count(&self) -> Option<u64> {
         Some(self.cache.entry_count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use super::*;
+
+    fn pending(byte: u8, clock: &Clock) -> PendingCode {
+        PendingCode {
+            digest: Digest([byte; 32]),
+            attempts_left: 5,
+            expires_at: clock.after(std::time::Duration::from_secs(300)),
+        }
+    }
+
+    /// A resend lands while a wrong guess is being judged. Whatever the order, the code sent
+    /// last must be the one that counts: a guess may not write the old code back over it.
+    #[test]
+    fn a_resend_racing_a_wrong_guess_is_never_undone() {
+        let clock = Clock::manual();
+        let store = Arc::new(MokaCodeStore::new(1_000, clock.clone()));
+        let (old, new, wrong) = (pending(1, &clock), pending(2, &clock), Digest([9; 32]));
+        for round in 0..2_000 {
+            let phone = format!("+7912{round:07}");
+            futures::executor::block_on(store.put(&phone, old.clone())).unwrap();
+            let start = Arc::new(Barrier::new(2));
+            let guess = std::thread::spawn({
+                let (store, start, phone) = (store.clone(), start.clone(), phone.clone());
+                move || {
+                    start.wait();
+                    futures::executor::block_on(store.check(&phone, wrong)).unwrap()
+                }
+            });
+            start.wait();
+            futures::executor::block_on(store.put(&phone, new.clone())).unwrap();
+            guess.join().unwrap();
+            assert_eq!(
+                futures::executor::block_on(store.check(&phone, new.digest)).unwrap(),
+                CodeCheck::Accepted,
+                "round {round}: the resent code was undone by a racing wrong guess"
+            );
+        }
     }
 }

@@ -39,13 +39,13 @@ impl MokaSessionStore {
 #[async_trait]
 impl SessionStore for MokaSessionStore {
     async fn create(&self, digest: Digest, session: Session) -> Result<(), AuthError> {
-        self.by_user.add(
-            session.user_id,
-            digest.0,
-            session.expires_at,
-            self.clock.now(),
-        );
+        // Stored first, indexed second: a LogoutAll that runs in between misses this session
+        // (it raced the login), but the next one finds it. Indexed first, a LogoutAll taking
+        // the index before the insert would leave the session live and in no index at all.
+        let (user, expires_at) = (session.user_id, session.expires_at);
         self.cache.insert(digest.0, session);
+        self.by_user
+            .add(user, digest.0, expires_at, self.clock.now());
         Ok(())
     }
 
@@ -74,5 +74,55 @@ impl SessionStore for MokaSessionStore {
 
     fn entry_count(&self) -> Option<u64> {
         Some(self.cache.entry_count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use futures::executor::block_on;
+
+    use super::*;
+
+    /// A login racing a LogoutAll may land on either side of it, but it must be indexed by the
+    /// time it can be found, so the next LogoutAll ends it: no session escapes every LogoutAll.
+    #[test]
+    fn a_session_created_while_logout_all_runs_does_not_escape_the_next_one() {
+        let clock = Clock::manual();
+        let store = Arc::new(MokaSessionStore::new(10_000, clock.clone()));
+        for round in 0..2_000u32 {
+            let user = i64::from(round);
+            let digest = Digest([0; 32]).with_suffix(round);
+            let session = Session {
+                user_id: user,
+                phone_number: "+79120000001".into(),
+                expires_at: clock.after(std::time::Duration::from_secs(60)),
+            };
+            let start = Arc::new(Barrier::new(2));
+            let logout_all = std::thread::spawn({
+                let (store, start) = (store.clone(), start.clone());
+                move || {
+                    start.wait();
+                    block_on(store.revoke_all(user)).unwrap()
+                }
+            });
+            start.wait();
+            block_on(store.create(digest, session)).unwrap();
+            logout_all.join().unwrap();
+            block_on(store.revoke_all(user)).unwrap();
+            assert_eq!(
+                block_on(store.get(&digest)).unwrap(),
+                None,
+                "round {round}: a session survived two LogoutAlls"
+            );
+        }
+    }
+
+    impl Digest {
+        fn with_suffix(mut self, n: u32) -> Self {
+            self.0[..4].copy_from_slice(&n.to_le_bytes());
+            self
+        }
     }
 }

@@ -66,8 +66,21 @@ impl SessionStore for RedisSessionStore {
             )
             .pexpire_at(&key, expires_ms)
             .sadd(&user_key, hex(&digest))
-            // Sessions share one TTL, so the newest session is the last to expire.
-            .pexpire_at(&user_key, expires_ms)
+            // The set lives as long as its longest session. It is only ever extended (GT), never
+            // shortened: a session made with a shorter TTL (another release, another clock)
+            // must not let the set, and so LogoutAll's view of the older sessions, expire
+            // early. NX gives a new set its first deadline, which GT alone would not (a key
+            // without one counts as never expiring).
+            .cmd("PEXPIREAT")
+            .arg(&user_key)
+            .arg(expires_ms)
+            .arg("NX")
+            .ignore()
+            .cmd("PEXPIREAT")
+            .arg(&user_key)
+            .arg(expires_ms)
+            .arg("GT")
+            .ignore()
             .query_async::<()>(&mut self.redis.connection())
             .await
             .map_err(redis_error)
@@ -115,5 +128,47 @@ impl SessionStore for RedisSessionStore {
 
     fn entry_count(&self) -> Option<u64> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The Redis of TEST_REDIS_URL under a fresh key prefix, or None (test skipped) without one.
+    async fn redis() -> Option<Redis> {
+        let url = std::env::var("TEST_REDIS_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+        Some(
+            Redis::connect(&url, &prefix, Duration::from_secs(2))
+                .await
+                .unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_newer_session_with_a_shorter_life_does_not_shorten_logout_all_s_reach() {
+        let Some(redis) = redis().await else {
+            return eprintln!("skipped: needs TEST_REDIS_URL");
+        };
+        let clock = Clock::System;
+        let store = RedisSessionStore::new(redis.clone(), clock.clone());
+        let session = |ttl| Session {
+            user_id: 7,
+            phone_number: "+79120000001".into(),
+            expires_at: clock.after(Duration::from_secs(ttl)),
+        };
+        store.create(Digest([1; 32]), session(3600)).await.unwrap();
+        store.create(Digest([2; 32]), session(60)).await.unwrap();
+        let ttl_ms: i64 = redis.connection().pttl(store.user_key(7)).await.unwrap();
+        assert!(
+            ttl_ms > 3_000_000,
+            "the user's session set expires in {ttl_ms} ms, before its oldest session (1 h)"
+        );
+        assert_eq!(store.revoke_all(7).await.unwrap(), 2);
     }
 }
