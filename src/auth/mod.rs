@@ -1,8 +1,8 @@
 //! The use cases of the service, free of any transport: what RequestCode, VerifyCode and the
 //! rest do, in domain types. The gRPC layer only converts in and out.
+mod limits;
 mod profile;
 mod request_code;
-mod throttle;
 mod verify_code;
 
 use std::{
@@ -13,6 +13,7 @@ use std::{
 
 use phonenumber::country;
 
+use limits::Limiter;
 pub use profile::ProfilePage;
 pub use request_code::CodeSent;
 pub use verify_code::LoggedIn;
@@ -70,9 +71,8 @@ pub struct Auth {
     pub(crate) codes: Arc<dyn CodeStore>,
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
-    pub(crate) limits: Arc<dyn RateLimits>,
-    /// When the SMS-budget breaker last logged its error (one line per window).
-    pub(crate) budget_alarm: Arc<std::sync::atomic::AtomicI64>,
+    /// Every rate limit and the SMS-budget breaker.
+    limits: Arc<Limiter>,
 }
 
 impl Auth {
@@ -85,6 +85,8 @@ impl Auth {
         sms: Arc<dyn SmsSender>,
         limits: Arc<dyn RateLimits>,
     ) -> Self {
+        let test_phones = policy.test_phone_codes.keys().cloned().collect();
+        let limits = Limiter::new(limits, policy.limits.clone(), test_phones);
         Self {
             policy: Arc::new(policy),
             key,
@@ -92,8 +94,7 @@ impl Auth {
             codes,
             sessions,
             sms,
-            limits,
-            budget_alarm: Arc::default(),
+            limits: Arc::new(limits),
         }
     }
 
