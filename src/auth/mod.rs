@@ -1,8 +1,8 @@
 //! The use cases of the service, free of any transport: what RequestCode, VerifyCode and the
 //! rest do, in domain types. The gRPC layer only converts in and out.
+mod limits;
 mod profile;
 mod request_code;
-mod throttle;
 mod verify_code;
 
 use std::{
@@ -13,6 +13,7 @@ use std::{
 
 use phonenumber::country;
 
+use limits::Limiter;
 pub use profile::ProfilePage;
 pub use request_code::CodeSent;
 pub use verify_code::LoggedIn;
@@ -73,11 +74,10 @@ pub struct Auth {
     pub(crate) codes: Arc<dyn CodeStore>,
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
-    pub(crate) limits: Arc<dyn RateLimits>,
+    /// Every rate limit and the SMS-budget breaker.
+    limits: Arc<Limiter>,
     /// The policy's clock, kept at hand: every use case reads it.
     pub(crate) clock: Clock,
-    /// When the SMS-budget breaker last logged its error (one line per window).
-    pub(crate) budget_alarm: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Auth {
@@ -90,6 +90,13 @@ impl Auth {
         sms: Arc<dyn SmsSender>,
         limits: Arc<dyn RateLimits>,
     ) -> Self {
+        let test_phones = policy.test_phone_codes.keys().cloned().collect();
+        let limits = Limiter::new(
+            limits,
+            policy.limits.clone(),
+            test_phones,
+            policy.clock.clone(),
+        );
         Self {
             clock: policy.clock.clone(),
             policy: Arc::new(policy),
@@ -98,8 +105,7 @@ impl Auth {
             codes,
             sessions,
             sms,
-            limits,
-            budget_alarm: Arc::default(),
+            limits: Arc::new(limits),
         }
     }
 

@@ -1,8 +1,5 @@
-//! RequestCode: checks, throttles, delivery, and only then a stored code.
-use super::{
-    Auth,
-    throttle::{Cooldown, Limit},
-};
+//! RequestCode: checks, limits, delivery, and only then a stored code.
+use super::{Auth, limits::Rpc};
 use crate::{
     domain::{AuthError, ClientAddr, PhoneNumber, VerificationCode},
     metrics,
@@ -31,47 +28,21 @@ impl Auth {
         client: ClientAddr,
     ) -> Result<CodeSent, AuthError> {
         self.check_deliverable(&phone)?;
-        let limits = &self.policy.limits;
-        self.throttle_address(
-            "RequestCode",
-            client,
-            limits.request_code_per_ip_burst,
-            limits.request_code_per_ip_per_minute,
-        )
-        .await?;
+        let charge = self.limits.admit(Rpc::RequestCode, client, &phone).await?;
 
         if let Some(code) = self.policy.test_phone_codes.get(phone.as_e164()) {
-            // Fixed code for reviewers and end-to-end tests: no SMS, no budget, no cooldown.
+            // Fixed code for reviewers and end-to-end tests: no SMS, so the limiter spent no SMS
+            // limit (no budget, no cooldown); only the address paid.
             tracing::info!(audit = "test_phone_code_requested", phone = %phone, client = %client.0, "test number: no SMS sent");
             return self.store_code(phone, code.clone()).await;
         }
 
-        let per_phone = Limit {
-            limit: limits.codes_per_phone,
-            window: limits.codes_per_phone_window,
-            refusal: "too many codes sent to this number",
-            name: "codes_per_phone",
-            cooldown: Some(Cooldown {
-                gap: limits.resend_interval,
-                refusal: "a code was just sent to this number",
-                name: "resend_cooldown",
-            }),
-        };
-        let sent = self.spend(format!("sent:{phone}"), per_phone).await?;
-        let spent = match self.spend_sms_budget().await {
-            Ok(budget) => [sent, budget],
-            Err(error) => {
-                self.refund([sent]).await;
-                return Err(error);
-            }
-        };
-        match self.deliver(phone).await {
-            Ok(sent) => Ok(sent),
-            Err(error) => {
-                self.refund(spent).await;
-                Err(error)
-            }
+        let message = self.compose(phone);
+        if let Err(error) = self.deliver(&message).await {
+            charge.refund().await;
+            return Err(error);
         }
+        self.store_code(message.phone, message.code).await
     }
 
     /// Refuses numbers outside ALLOWED_REGIONS and numbers that cannot receive SMS.
@@ -98,17 +69,22 @@ impl Auth {
         Ok(())
     }
 
-    async fn deliver(&self, phone: PhoneNumber) -> Result<CodeSent, AuthError> {
+    /// A fresh code for `phone`, in the message that will carry it.
+    fn compose(&self, phone: PhoneNumber) -> SmsMessage {
         let policy = &self.policy;
         let code = VerificationCode::generate(policy.code_length);
-        let message = SmsMessage {
+        SmsMessage {
             text: render_text(&policy.sms_template, &code, policy.code_ttl.as_secs()),
             phone,
             code,
             expires_at: self.clock.after(policy.code_ttl),
-        };
+        }
+    }
+
+    /// Hands the message to the provider.
+    async fn deliver(&self, message: &SmsMessage) -> Result<(), AuthError> {
         let provider = self.sms.name();
-        self.sms.send(&message).await.map_err(|error| {
+        self.sms.send(message).await.map_err(|error| {
             metrics::count(metrics::SMS_FAILED, "provider", provider);
             match error {
                 SmsError::Unavailable(source) | SmsError::Rejected(source) => {
@@ -120,7 +96,7 @@ impl Auth {
             }
         })?;
         metrics::count(metrics::SMS_SENT, "provider", provider);
-        self.store_code(message.phone, message.code).await
+        Ok(())
     }
 
     async fn store_code(

@@ -1,5 +1,5 @@
 //! VerifyCode and Logout.
-use super::{Auth, profile::ProfilePage, throttle::Limit};
+use super::{Auth, limits::Rpc, profile::ProfilePage};
 use crate::{
     domain::{
         AuthError, Caller, ClientAddr, PhoneNumber, SessionToken, UnixMicros, VerificationCode,
@@ -30,35 +30,20 @@ impl Auth {
         code: VerificationCode,
         client: ClientAddr,
     ) -> Result<LoggedIn, AuthError> {
-        let limits = &self.policy.limits;
-        self.throttle_address(
-            "VerifyCode",
-            client,
-            limits.verify_code_per_ip_burst,
-            limits.verify_code_per_ip_per_minute,
-        )
-        .await?;
-        let wrong_codes = Limit {
-            limit: limits.wrong_codes_per_phone,
-            window: limits.wrong_codes_window,
-            refusal: "too many wrong codes for this number",
-            name: "wrong_codes_per_phone",
-            cooldown: None,
-        };
-        let budget = self.spend(format!("wrong:{phone}"), wrong_codes).await?;
+        let wrong_code_slot = self.limits.admit(Rpc::VerifyCode, client, &phone).await?;
         let digest = self.key.code_digest(&phone, &code);
         let checked = match self.codes.check(phone.as_e164(), digest).await {
             Ok(checked) => checked,
             Err(error) => {
                 // The code was never judged: the guess must not cost the phone's budget.
-                self.refund([budget]).await;
+                wrong_code_slot.refund().await;
                 return Err(error);
             }
         };
         match checked {
             CodeCheck::Accepted => {
                 metrics::count(metrics::VERIFICATIONS, "result", "success");
-                self.refund([budget]).await
+                wrong_code_slot.refund().await
             }
             CodeCheck::Rejected { attempts_left } => {
                 metrics::count(metrics::VERIFICATIONS, "result", "wrong_code");

@@ -1,0 +1,144 @@
+//! Every limit of the service, in one place: which limits each RPC spends and in what order,
+//! the keys they count under, and how a refusal is answered. A call is admitted as a whole
+//! and gets back a [`Charge`] it can refund; callers never touch a counter.
+mod charge;
+mod keys;
+mod limit;
+mod sms_budget;
+#[cfg(test)]
+mod tests;
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+pub use charge::Charge;
+use limit::{Counter, Limit};
+use sms_budget::BudgetAlarm;
+
+use crate::{
+    config::LimitsConfig,
+    domain::{AuthError, ClientAddr, Clock, PhoneNumber},
+    metrics,
+    store::{Admission, RateLimits},
+};
+
+/// An RPC that spends limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rpc {
+    RequestCode,
+    VerifyCode,
+}
+
+impl Rpc {
+    /// The limits a call spends, in the order they are checked: the address first, so that
+    /// one address cannot exhaust a phone's or the service's limits for everyone else.
+    fn limits(self) -> &'static [Limit] {
+        match self {
+            Rpc::RequestCode => &[
+                Limit::RequestCodePerAddress,
+                Limit::CodesPerPhone,
+                Limit::SmsBudget,
+            ],
+            Rpc::VerifyCode => &[Limit::VerifyCodePerAddress, Limit::WrongCodesPerPhone],
+        }
+    }
+}
+
+/// Admits calls against the rate-limit counters of [`RateLimits`].
+pub struct Limiter {
+    store: Arc<dyn RateLimits>,
+    config: LimitsConfig,
+    /// The numbers of TEST_PHONE_CODES: they are sent no SMS, so they spend no SMS limit.
+    test_phones: HashSet<String>,
+    sms_budget_alarm: BudgetAlarm,
+}
+
+impl Limiter {
+    pub fn new(
+        store: Arc<dyn RateLimits>,
+        config: LimitsConfig,
+        test_phones: HashSet<String>,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            store,
+            config,
+            test_phones,
+            sms_budget_alarm: BudgetAlarm::new(clock),
+        }
+    }
+
+    /// Spends every limit of `rpc` for a call from `client` about `phone`, or refuses the call
+    /// with the first limit that is spent. All or nothing: a refused call keeps no hit it took
+    /// on the way (except the address's token, which every call pays).
+    pub async fn admit(
+        &self,
+        rpc: Rpc,
+        client: ClientAddr,
+        phone: &PhoneNumber,
+    ) -> Result<Charge, AuthError> {
+        let test_phone = self.test_phones.contains(phone.as_e164());
+        let mut charge = Charge::new(self.store.clone());
+        for &limit in rpc.limits() {
+            if test_phone && limit.counts_sms() {
+                continue;
+            }
+            let key = keys::key(limit, client, phone);
+            if let Err(error) = self.spend(limit, key, &mut charge).await {
+                charge.refund().await;
+                return Err(error);
+            }
+        }
+        Ok(charge)
+    }
+
+    /// Records one hit of `limit` under `key`, adding it to `charge` when it can be refunded.
+    async fn spend(&self, limit: Limit, key: String, charge: &mut Charge) -> Result<(), AuthError> {
+        let store = &self.store;
+        let counter = limit.counter(&self.config);
+        let admission = match counter {
+            Counter::Bucket { burst, per_second } => {
+                store.take_token(&key, burst, per_second).await?
+            }
+            Counter::Log {
+                limit,
+                window,
+                min_gap,
+            } => store.hit(&key, limit, window, min_gap).await?,
+            Counter::FixedWindow { limit, window } => store.count(&key, limit, window).await?,
+        };
+        match admission {
+            Admission::Allowed { stamp } => {
+                charge.add(limit, counter, key, stamp);
+                Ok(())
+            }
+            Admission::Denied { retry_after } => Err(self.refuse(limit, false, retry_after)),
+            Admission::TooSoon { retry_after } => Err(self.refuse(limit, true, retry_after)),
+        }
+    }
+
+    /// Counts the refusal and words it: RESOURCE_EXHAUSTED with the wait for the caller's own
+    /// limits, UNAVAILABLE (and the alarm) when the service-wide SMS budget is spent.
+    fn refuse(&self, limit: Limit, too_soon: bool, retry_after: Duration) -> AuthError {
+        let refusal = limit.refusal(too_soon);
+        metrics::count(metrics::THROTTLED, "limit", refusal.label);
+        match limit {
+            Limit::SmsBudget => {
+                self.sms_budget_alarm
+                    .exhausted(&self.config, refusal.message, retry_after)
+            }
+            _ => throttled(refusal.message, retry_after),
+        }
+    }
+}
+
+fn throttled(what: &str, retry_after: Duration) -> AuthError {
+    AuthError::Throttled {
+        message: format!("{what}; retry in {} s", seconds(retry_after)),
+        retry_after,
+    }
+}
+
+/// Whole seconds to wait, rounded up, for messages.
+fn seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}

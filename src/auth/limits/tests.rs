@@ -1,0 +1,175 @@
+//! The limiter against the real single-node store: all-or-nothing admission and exact refunds.
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use phonenumber::country;
+
+use super::*;
+use crate::store::MokaRateLimits;
+
+const HOUR: Duration = Duration::from_secs(3600);
+/// A fixed window so long that no test run crosses one of its boundaries.
+const FOREVER: Duration = Duration::from_secs(1 << 32);
+
+fn config(codes_per_phone: u32, resend_interval: Duration, sms_budget: u32) -> LimitsConfig {
+    LimitsConfig {
+        resend_interval,
+        codes_per_phone,
+        codes_per_phone_window: HOUR,
+        wrong_codes_per_phone: 1,
+        wrong_codes_window: HOUR,
+        request_code_per_ip_burst: 100,
+        request_code_per_ip_per_minute: 0.001,
+        verify_code_per_ip_burst: 100,
+        verify_code_per_ip_per_minute: 0.001,
+        sms_budget,
+        sms_budget_window: FOREVER,
+        trusted_proxies: Vec::new(),
+    }
+}
+
+fn phone(e164: &str) -> PhoneNumber {
+    PhoneNumber::parse(e164, country::Id::US).unwrap()
+}
+
+fn client(n: u8) -> ClientAddr {
+    ClientAddr([192, 0, 2, n].into())
+}
+
+fn limiter(config: LimitsConfig, test_phones: &[&str]) -> (Limiter, Arc<MokaRateLimits>) {
+    let clock = Clock::manual();
+    let store = Arc::new(MokaRateLimits::new(1000, clock.clone()));
+    let test_phones: HashSet<String> = test_phones.iter().map(|p| p.to_string()).collect();
+    (
+        Limiter::new(store.clone(), config, test_phones, clock),
+        store,
+    )
+}
+
+/// Whether the phone's sent-codes log holds no hit: a probe with a limit of one is admitted.
+async fn no_code_counted(store: &MokaRateLimits, phone: &PhoneNumber) -> bool {
+    let key = keys::key(Limit::CodesPerPhone, client(0), phone);
+    let probe = store.hit(&key, 1, HOUR, Duration::ZERO).await.unwrap();
+    if let Admission::Allowed { stamp } = probe {
+        store.refund(&key, stamp).await.unwrap();
+    }
+    matches!(probe, Admission::Allowed { .. })
+}
+
+fn assert_throttled(result: Result<Charge, AuthError>, message: &str) {
+    match result {
+        Err(AuthError::Throttled { message: got, .. }) => {
+            assert!(got.starts_with(&format!("{message}; retry in ")), "{got}")
+        }
+        Err(other) => panic!("expected {message:?}, got {other:?}"),
+        Ok(_) => panic!("expected {message:?}, the call was admitted"),
+    }
+}
+
+fn assert_budget_spent(result: Result<Charge, AuthError>) {
+    match result {
+        Err(AuthError::Unavailable { what, source }) => {
+            assert_eq!(what, "SMS delivery");
+            assert!(
+                source
+                    .to_string()
+                    .starts_with("service-wide SMS budget exhausted; frees in")
+            );
+        }
+        Err(other) => panic!("expected the SMS budget refusal, got {other:?}"),
+        Ok(_) => panic!("expected the SMS budget refusal, the call was admitted"),
+    }
+}
+
+#[tokio::test]
+async fn a_refused_second_limit_refunds_the_first() {
+    let (limiter, store) = limiter(config(5, HOUR, 1), &[]);
+    let (first, second) = (phone("+14155550101"), phone("+14155550102"));
+    let _kept = limiter
+        .admit(Rpc::RequestCode, client(1), &first)
+        .await
+        .unwrap();
+
+    let refused = limiter.admit(Rpc::RequestCode, client(1), &second).await;
+
+    assert_budget_spent(refused);
+    assert!(
+        no_code_counted(&store, &second).await,
+        "the per-phone hit was kept"
+    );
+    assert!(
+        !no_code_counted(&store, &first).await,
+        "the probe cannot see a kept hit"
+    );
+}
+
+#[tokio::test]
+async fn a_refund_frees_exactly_the_slots_its_charge_took() {
+    let (limiter, _) = limiter(config(2, Duration::ZERO, 2), &[]);
+    let (first, second) = (phone("+14155550101"), phone("+14155550102"));
+    let admit = |phone| limiter.admit(Rpc::RequestCode, client(1), phone);
+    let _kept = admit(&first).await.unwrap();
+    let refunded = admit(&first).await.unwrap();
+    assert_throttled(admit(&first).await, "too many codes sent to this number");
+
+    refunded.refund().await;
+
+    let _kept_again = admit(&first).await.unwrap();
+    assert_throttled(admit(&first).await, "too many codes sent to this number");
+    assert_budget_spent(admit(&second).await);
+}
+
+#[tokio::test]
+async fn a_refunded_verification_frees_its_wrong_code_slot() {
+    let (limiter, _) = limiter(config(5, HOUR, 10), &[]);
+    let phone = phone("+14155550101");
+    let admit = || limiter.admit(Rpc::VerifyCode, client(1), &phone);
+    let accepted = admit().await.unwrap();
+    assert_throttled(admit().await, "too many wrong codes for this number");
+
+    accepted.refund().await;
+
+    let _wrong = admit().await.unwrap();
+    assert_throttled(admit().await, "too many wrong codes for this number");
+}
+
+#[tokio::test]
+async fn test_numbers_skip_the_sms_limits_but_not_the_address_bucket() {
+    let config = LimitsConfig {
+        request_code_per_ip_burst: 3,
+        ..config(1, HOUR, 1)
+    };
+    let (limiter, store) = limiter(config, &["+14155550199"]);
+    let test_number = phone("+14155550199");
+    for _ in 0..3 {
+        let _ = limiter
+            .admit(Rpc::RequestCode, client(1), &test_number)
+            .await
+            .unwrap();
+    }
+    assert_throttled(
+        limiter
+            .admit(Rpc::RequestCode, client(1), &test_number)
+            .await,
+        "too many RequestCode calls from your network address",
+    );
+    assert!(no_code_counted(&store, &test_number).await);
+    let real = phone("+14155550101");
+    let _budget_untouched = limiter
+        .admit(Rpc::RequestCode, client(2), &real)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_code_within_the_resend_interval_is_refused_as_a_cooldown() {
+    let (limiter, _) = limiter(config(5, HOUR, 10), &[]);
+    let phone = phone("+14155550101");
+    let _sent = limiter
+        .admit(Rpc::RequestCode, client(1), &phone)
+        .await
+        .unwrap();
+    assert_throttled(
+        limiter.admit(Rpc::RequestCode, client(2), &phone).await,
+        "a code was just sent to this number",
+    );
+}
