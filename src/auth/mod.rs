@@ -22,7 +22,7 @@ use crate::{
     config::{Config, LimitsConfig},
     domain::{AuthError, Caller, Clock, SecretKey, SessionToken, VerificationCode},
     sms::SmsSender,
-    store::{CodeStore, RateLimits, SessionStore, Users},
+    store::{CachedUsers, CodeStore, RateLimits, SessionStore},
 };
 
 /// Page size when the request leaves it 0.
@@ -70,7 +70,7 @@ impl Policy {
 pub struct Auth {
     pub(crate) policy: Arc<Policy>,
     pub(crate) key: SecretKey,
-    pub(crate) users: Users,
+    pub(crate) users: CachedUsers,
     pub(crate) codes: Arc<dyn CodeStore>,
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) sms: Arc<dyn SmsSender>,
@@ -84,7 +84,7 @@ impl Auth {
     pub fn new(
         policy: Policy,
         key: SecretKey,
-        users: Users,
+        users: CachedUsers,
         codes: Arc<dyn CodeStore>,
         sessions: Arc<dyn SessionStore>,
         sms: Arc<dyn SmsSender>,

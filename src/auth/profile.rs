@@ -30,7 +30,7 @@ impl Auth {
     pub(crate) async fn first_profile_page(&self, user: User) -> Result<ProfilePage, AuthError> {
         let referrals = self
             .users
-            .referrals_of(&user, None, super::page_size(0))
+            .first_referrals(&user, super::page_size(0))
             .await?;
         Ok(ProfilePage { user, referrals })
     }
@@ -47,7 +47,7 @@ impl Auth {
             .set_inviter(caller.user_id, &code, self.clock.now())
             .await?
         {
-            InviterChange::Set(user) => {
+            InviterChange::Set { user, .. } => {
                 ::metrics::counter!(metrics::REFERRAL_LINKS).increment(1);
                 tracing::info!(inviter_code = %code, "referral link created");
                 self.first_profile_page(user).await

@@ -16,7 +16,7 @@ use crate::{
     grpc::{AuthApi, AuthLayer},
     proto::{self, auth_service_server::AuthServiceServer},
     sms::{ConsoleSender, SmsSender},
-    store::{Database, Redis, Users, Writer},
+    store::{CachedUsers, Database, Redis, Writer},
 };
 
 /// A built server, bound to its address and ready to run.
@@ -62,7 +62,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     let auth = Auth::new(
         Policy::from_config(&config),
         config.secret_key.clone(),
-        Users::new(stores.db.clone(), stores.writer.clone(), stores.user_cache),
+        CachedUsers::new(stores.db.clone(), stores.writer.clone(), stores.user_cache),
         stores.codes,
         stores.sessions,
         sms,

@@ -1,5 +1,6 @@
 //! Profiles held in memory when this process is the database's only writer (SQLite without
-//! REDIS_URL): GetProfile and the login of a known phone then need no SQL at all.
+//! REDIS_URL): GetProfile and the login of a known phone then need no SQL at all. Only
+//! [`CachedUsers`](super::CachedUsers) reads, fills and invalidates it.
 //!
 //! What is cached never goes stale silently: a phone's user id never changes (users are
 //! neither deleted nor renumbered), and a profile changes only through SetInviter, which

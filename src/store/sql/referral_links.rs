@@ -2,8 +2,8 @@
 use sqlx::FromRow;
 
 use super::{
-    database::{db_error, on_pool},
-    users::{UserRow, Users, paginate},
+    database::{Database, db_error, on_pool},
+    rows::{UserRow, paginate},
     writer::{SqliteWrite, Writer, begin_graph_write},
 };
 use crate::domain::{AuthError, InviteCode, Page, Referral, UnixMicros, User, UserId};
@@ -66,18 +66,34 @@ struct ReferralRow {
 /// The outcome of a SetInviter; each refusal maps to its own status.
 #[derive(Debug, PartialEq, Eq)]
 pub enum InviterChange {
-    /// Linked; the user as they are now.
-    Set(User),
+    /// Linked: the user as they are now, and their new inviter (whose referrals changed too).
+    Set {
+        user: User,
+        inviter: UserId,
+    },
     CodeNotFound,
     OwnCode,
     AlreadySet(InviteCode),
     WouldCycle,
 }
 
-impl Users {
+/// Queries on the referral graph (the `inviter_id` links between users).
+#[derive(Clone)]
+pub struct ReferralLinks {
+    db: Database,
+    writer: Writer,
+}
+
+impl ReferralLinks {
+    /// Reads go to `db`'s pool, writes through `writer`.
+    pub fn new(db: Database, writer: Writer) -> Self {
+        Self { db, writer }
+    }
+
     /// Links `user` to the owner of `code`, once. The check-and-write is one statement; on
     /// PostgreSQL it runs under the referral-graph lock. Either way concurrent calls (for one
     /// user, or A→B against B→A) serialise and each sees the graph the previous one left.
+    /// Returns after the link committed: that is when a cache in front must forget both users.
     #[tracing::instrument(skip(self))]
     pub async fn set_inviter(
         &self,
@@ -120,11 +136,10 @@ impl Users {
             }
         };
         if let Some(LinkedRow { user, inviter_id }) = linked {
-            let user = User::from(user);
-            if let Some(cache) = &self.cache {
-                cache.invalidate(&[user.id, inviter_id]);
-            }
-            return Ok(InviterChange::Set(user));
+            return Ok(InviterChange::Set {
+                user: User::from(user),
+                inviter: inviter_id,
+            });
         }
         // Nothing was linked. Every condition is monotonic (codes and links are never removed),
         // so what made the statement refuse still holds when asked now.

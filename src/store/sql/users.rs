@@ -1,15 +1,11 @@
 //! Users in SQL. Uniqueness is enforced by the database (unique indexes), never by
-//! check-then-write. Reads go through the [`UserCache`] when this process owns the data.
-use std::sync::Arc;
-
-use sqlx::FromRow;
-
+//! check-then-write. Plain queries: the profile cache sits in front, in `store::cached_users`.
 use super::{
     database::{Database, db_error, is_unique_violation, on_pool},
+    rows::{UserRow, paginate},
     writer::{Writer, on_writer},
 };
-use crate::domain::{AuthError, InviteCode, Page, Referral, UnixMicros, User, UserId};
-use crate::store::user_cache::{CachedProfile, UserCache, first_page_of};
+use crate::domain::{AuthError, InviteCode, Page, UnixMicros, User, UserId};
 
 /// Fresh invite codes tried before giving up; with 31^6 codes a collision is already rare.
 const INVITE_CODE_ATTEMPTS: usize = 8;
@@ -36,76 +32,24 @@ pub(super) const INSERT_USER: &str = "INSERT INTO users (phone_number, invite_co
      RETURNING id, phone_number, invite_code, CAST(NULL AS TEXT) AS invited_by, \
      referral_count, created_at";
 
-#[derive(FromRow)]
-pub(super) struct UserRow {
-    id: i64,
-    phone_number: String,
-    invite_code: String,
-    invited_by: Option<String>,
-    referral_count: i64,
-    created_at: i64,
-}
-
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        User {
-            id: row.id,
-            phone_number: row.phone_number,
-            invite_code: InviteCode::from_trusted(row.invite_code),
-            invited_by: row.invited_by.map(InviteCode::from_trusted),
-            referral_count: row.referral_count.max(0) as u64,
-            created_at: row.created_at,
-        }
-    }
-}
-
 /// Queries on the users table.
 #[derive(Clone)]
 pub struct Users {
-    pub(super) db: Database,
-    pub(super) writer: Writer,
-    pub(super) cache: Option<Arc<UserCache>>,
+    db: Database,
+    writer: Writer,
 }
 
 impl Users {
-    /// `cache` must be given only when no other process writes the users table.
-    pub fn new(db: Database, writer: Writer, cache: Option<UserCache>) -> Self {
-        Self {
-            db,
-            writer,
-            cache: cache.map(Arc::new),
-        }
+    /// Reads go to `db`'s pool, writes through `writer`.
+    pub fn new(db: Database, writer: Writer) -> Self {
+        Self { db, writer }
     }
 
-    /// The user with this phone, registering them if new. Returns whether they were created.
+    /// Registers `phone` with a fresh invite code, or returns the user another request
+    /// registered with it first; the flag says whether this call created the user.
     /// Concurrent calls for one phone create one user (the phone's unique index decides).
     #[tracing::instrument(skip(self))]
-    pub async fn find_or_create(
-        &self,
-        phone: &str,
-        now: UnixMicros,
-    ) -> Result<(User, bool), AuthError> {
-        if let Some(cache) = &self.cache
-            && let Some(profile) = cache.user_id(phone).and_then(|id| cache.profile(id))
-        {
-            return Ok((profile.user.clone(), false));
-        }
-        let generation = self.cache.as_ref().map(|cache| cache.generation());
-        if let Some(user) = self.by_phone(phone).await? {
-            // Without referrals the profile is the row alone: cache it for the next call.
-            if let (Some(cache), Some(generation)) = (&self.cache, generation)
-                && user.referral_count == 0
-            {
-                cache.fill(
-                    generation,
-                    Arc::new(CachedProfile {
-                        user: user.clone(),
-                        first_page: Page::empty(),
-                    }),
-                );
-            }
-            return Ok((user, false));
-        }
+    pub async fn register(&self, phone: &str, now: UnixMicros) -> Result<(User, bool), AuthError> {
         for _ in 0..INVITE_CODE_ATTEMPTS {
             let code = InviteCode::generate();
             let inserted: Result<Option<UserRow>, sqlx::Error> = on_writer!(&self.writer, conn => {
@@ -117,11 +61,7 @@ impl Users {
                     .await
             });
             match inserted {
-                Ok(Some(row)) => {
-                    let user = User::from(row);
-                    self.remember_phone(&user);
-                    return Ok((user, true));
-                }
+                Ok(Some(row)) => return Ok((User::from(row), true)),
                 // Another request registered this phone first.
                 Ok(None) => {
                     let user = self.by_phone(phone).await?.ok_or_else(|| {
@@ -139,19 +79,17 @@ impl Users {
         )))
     }
 
+    /// The user registered with `phone`, if any.
     #[tracing::instrument(skip(self))]
     pub async fn by_phone(&self, phone: &str) -> Result<Option<User>, AuthError> {
         let row: Option<UserRow> = on_pool!(&self.db, pool => {
             sqlx::query_as(USER_BY_PHONE).bind(phone).fetch_optional(pool).await
         })
         .map_err(db_error)?;
-        let user = row.map(User::from);
-        if let Some(user) = &user {
-            self.remember_phone(user);
-        }
-        Ok(user)
+        Ok(row.map(User::from))
     }
 
+    /// The user `id`; a missing one is a session that outlived its user.
     #[tracing::instrument(skip(self))]
     pub async fn by_id(&self, id: UserId) -> Result<User, AuthError> {
         let row: Option<UserRow> = on_pool!(&self.db, pool => {
@@ -161,67 +99,6 @@ impl Users {
         row.map(User::from).ok_or_else(|| {
             AuthError::Unauthenticated("the session's user no longer exists; log in again")
         })
-    }
-
-    /// The user `id` with their referrals after `after`, from memory when the cache holds it.
-    #[tracing::instrument(skip(self))]
-    pub async fn profile(
-        &self,
-        id: UserId,
-        after: Option<UserId>,
-        limit: u32,
-    ) -> Result<(User, Page<Referral>), AuthError> {
-        let Some(cache) = &self.cache else {
-            let user = self.by_id(id).await?;
-            let page = self.referrals_of(&user, after, limit).await?;
-            return Ok((user, page));
-        };
-        let cached = match cache.profile(id) {
-            Some(cached) => cached,
-            None => {
-                let generation = cache.generation();
-                let user = self.by_id(id).await?;
-                // Not `referrals_of`: the cache was just asked and has nothing for this user.
-                let first_page = match user.referral_count {
-                    0 => Page::empty(),
-                    _ => self.referrals(id, None, cache.page_size()).await?,
-                };
-                let profile = Arc::new(CachedProfile { user, first_page });
-                cache.fill(generation, profile.clone());
-                profile
-            }
-        };
-        let user = cached.user.clone();
-        let page = match after {
-            None => first_page_of(&cached.first_page, cache.page_size(), limit),
-            Some(_) => None,
-        };
-        let page = match page {
-            Some(page) => page,
-            None => self.referrals(id, after, limit).await?,
-        };
-        Ok((user, page))
-    }
-
-    /// `user`'s referrals after `after`, skipping the query when they have none, and serving
-    /// the first page from the cache when it holds it.
-    pub async fn referrals_of(
-        &self,
-        user: &User,
-        after: Option<UserId>,
-        limit: u32,
-    ) -> Result<Page<Referral>, AuthError> {
-        if user.referral_count == 0 && after.is_none() {
-            return Ok(Page::empty());
-        }
-        if after.is_none()
-            && let Some(cache) = &self.cache
-            && let Some(cached) = cache.profile(user.id)
-            && let Some(page) = first_page_of(&cached.first_page, cache.page_size(), limit)
-        {
-            return Ok(page);
-        }
-        self.referrals(user.id, after, limit).await
     }
 
     /// All users by ascending id, after `after`.
@@ -237,21 +114,4 @@ impl Users {
             |u| u.id,
         ))
     }
-
-    fn remember_phone(&self, user: &User) {
-        if let Some(cache) = &self.cache {
-            cache.remember_phone(&user.phone_number, user.id);
-        }
-    }
-}
-
-/// Trims the extra row fetched to learn whether another page follows.
-pub(super) fn paginate<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> UserId) -> Page<T> {
-    let next_after = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(key)
-    } else {
-        None
-    };
-    Page { items, next_after }
 }
