@@ -1,7 +1,7 @@
 use phone_auth::proto::GetProfileRequest;
 use tonic::{Code, Request, metadata::MetadataValue};
 
-use crate::helpers::{TestApp, assert_status};
+use crate::helpers::{Backing, SharedStore, TestApp, assert_status, requires_shared_stores};
 
 async fn profile_with_header(app: &TestApp, value: Option<&str>) -> Result<(), tonic::Status> {
     let mut request = Request::new(GetProfileRequest::default());
@@ -72,15 +72,33 @@ async fn a_session_expires_after_its_ttl() {
     );
 }
 
+/// Two servers on one backing (one database, one Redis prefix): only the SECRET_KEY differs.
+/// Without Redis each process keeps its own sessions, so no token could cross and the test
+/// would prove nothing; it needs the shared session store.
 #[tokio::test]
 async fn sessions_are_not_shared_between_servers_with_different_keys() {
-    let first = TestApp::spawn().await;
-    let other =
-        TestApp::spawn_with(&[("SECRET_KEY", "another-secret-key-that-is-at-least-32-bytes")])
-            .await;
+    if !requires_shared_stores(&[SharedStore::Redis]).await {
+        return;
+    }
+    let backing = Backing::fresh().await;
+    let first = TestApp::spawn_on(backing.clone(), &[]).await;
+    let same_key = TestApp::spawn_on(backing.clone(), &[]).await;
+    let other_key = TestApp::spawn_on(
+        backing,
+        &[("SECRET_KEY", "another-secret-key-that-is-at-least-32-bytes")],
+    )
+    .await;
     let user = first.login("+79123456789").await;
+
+    // The control: on this backing a token does cross to a server with the same key.
+    let profile = same_key
+        .profile(&user.token)
+        .await
+        .expect("a server with the same key on the same backing accepts the token");
+    assert_eq!(profile.user_id, user.profile.user_id);
+
     assert_status(
-        other.profile(&user.token).await,
+        other_key.profile(&user.token).await,
         Code::Unauthenticated,
         "unknown",
     );

@@ -3,6 +3,8 @@
 //!
 //! The database is a new SQLite file per test, or, when TEST_DATABASE_URL names a PostgreSQL
 //! server, a new database on it per test (named `phoneauth_test_<uuid>`).
+mod shared_stores;
+
 use std::collections::HashMap;
 
 use phone_auth::{
@@ -13,6 +15,8 @@ use phone_auth::{
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::oneshot;
 use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
+
+pub use shared_stores::{SharedStore, requires_shared_stores};
 
 pub const ADMIN_PHONE: &str = "+79990001000";
 
@@ -41,9 +45,8 @@ impl Backing {
     pub async fn fresh() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(&dir).await;
-        let redis = std::env::var("TEST_REDIS_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
+        let redis = SharedStore::Redis
+            .url()
             .map(|url| (url, format!("test:{}:", uuid::Uuid::new_v4().simple())));
         // Redis keeps its TTLs and limit windows by its own server clock, which no test moves:
         // there the servers read the real time too, and tests wait it out.
@@ -152,11 +155,17 @@ impl TestApp {
         self.backing.advance(by).await;
     }
 
-    /// Stops the server gracefully and waits until it has drained.
-    pub async fn stop(mut self) {
+    /// Signals the server to shut down and returns at once, so that a test can watch the drain;
+    /// `stop` then waits for its end.
+    pub fn begin_shutdown(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+
+    /// Stops the server gracefully and waits until it has drained.
+    pub async fn stop(mut self) {
+        self.begin_shutdown();
         if let Some(server) = self.server.take() {
             server
                 .await
@@ -322,10 +331,7 @@ pub fn test_config(backing: &Backing, vars: &[(&str, &str)]) -> Config {
 }
 
 async fn fresh_database(dir: &tempfile::TempDir) -> String {
-    match std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| url.starts_with("postgres"))
-    {
+    match SharedStore::Postgres.url() {
         Some(admin_url) => {
             let name = format!("phoneauth_test_{}", uuid::Uuid::new_v4().simple());
             let mut admin = PgConnection::connect(&admin_url)

@@ -1,6 +1,7 @@
 //! Several instances as one service, restarts, and outages. These need the shared stores:
-//! they run when TEST_REDIS_URL (and, for the database outage, TEST_DATABASE_URL) are set, as
-//! .ci/run sets them, and say that they skipped otherwise.
+//! each runs when TEST_REDIS_URL or TEST_DATABASE_URL (PostgreSQL) names what it needs, as
+//! .ci/run's second run does, and otherwise says that it skipped — or fails, in a run that must
+//! not skip them (see `requires_shared_stores`).
 use std::time::Duration;
 
 use phone_auth::proto::{LogoutRequest, RequestCodeRequest};
@@ -10,26 +11,20 @@ use tonic_health::pb::{
 };
 
 use crate::{
-    helpers::{Backing, TestApp, assert_status, authed, phone},
+    helpers::{
+        Backing,
+        SharedStore::{Postgres, Redis},
+        TestApp, assert_status, authed, phone, requires_shared_stores,
+    },
     proxy::{Proxy, authority, via},
 };
 
-fn shared_stores(backing: &Backing) -> bool {
-    let shared = backing.redis.is_some();
-    if !shared {
-        eprintln!(
-            "skipped: needs TEST_REDIS_URL (sessions and limits are per process without Redis)"
-        );
-    }
-    shared
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_behave_as_one_service() {
-    let backing = Backing::fresh().await;
-    if !shared_stores(&backing) {
+    if !requires_shared_stores(&[Redis]).await {
         return;
     }
+    let backing = Backing::fresh().await;
     let vars = [
         ("RESEND_INTERVAL_SECONDS", "60"),
         ("WRONG_CODES_PER_PHONE", "3"),
@@ -95,10 +90,10 @@ async fn three_instances_behave_as_one_service() {
 
 #[tokio::test]
 async fn sessions_survive_a_restart_when_redis_is_configured() {
-    let backing = Backing::fresh().await;
-    if !shared_stores(&backing) {
+    if !requires_shared_stores(&[Redis]).await {
         return;
     }
+    let backing = Backing::fresh().await;
     let first = TestApp::spawn_on(backing.clone(), &[]).await;
     let user = first.login(&phone(1)).await;
     first.stop().await;
@@ -124,6 +119,8 @@ async fn wait_for_health(app: &TestApp, wanted: ServingStatus) {
         if health(app).await == wanted {
             return;
         }
+        // A real pause: the health probe is a background task on tokio's timer, polling a real
+        // store over the network; no service clock governs when it notices an outage.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("health never became {wanted:?}");
@@ -137,10 +134,11 @@ const OUTAGE_VARS: [(&str, &str); 3] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_answers_unavailable_and_the_service_recovers_by_itself() {
+    if !requires_shared_stores(&[Redis]).await {
+        return;
+    }
     let mut backing = Backing::fresh().await;
-    let Some((redis_url, prefix)) = backing.redis.clone() else {
-        return eprintln!("skipped: needs TEST_REDIS_URL");
-    };
+    let (redis_url, prefix) = backing.redis.clone().expect("TEST_REDIS_URL is set");
     let proxy = Proxy::start(authority(&redis_url)).await;
     backing.redis = Some((via(&redis_url, proxy.addr), prefix));
     let app = TestApp::spawn_on(backing, &OUTAGE_VARS).await;
@@ -177,10 +175,10 @@ async fn a_redis_outage_answers_unavailable_and_the_service_recovers_by_itself()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_unavailable_and_loses_nothing() {
-    let mut backing = Backing::fresh().await;
-    if !backing.database_url.starts_with("postgres") {
-        return eprintln!("skipped: needs TEST_DATABASE_URL (PostgreSQL)");
+    if !requires_shared_stores(&[Postgres]).await {
+        return;
     }
+    let mut backing = Backing::fresh().await;
     let real_url = backing.database_url.clone();
     let proxy = Proxy::start(authority(&real_url)).await;
     backing.database_url = via(&real_url, proxy.addr);
@@ -221,10 +219,10 @@ async fn a_database_outage_answers_unavailable_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_up_waits_for_a_database_that_is_down() {
-    let mut backing = Backing::fresh().await;
-    if !backing.database_url.starts_with("postgres") {
-        return eprintln!("skipped: needs TEST_DATABASE_URL (PostgreSQL)");
+    if !requires_shared_stores(&[Postgres]).await {
+        return;
     }
+    let mut backing = Backing::fresh().await;
     let proxy = Proxy::start(authority(&backing.database_url)).await;
     backing.database_url = via(&backing.database_url, proxy.addr);
     proxy.cut();
@@ -232,6 +230,8 @@ async fn start_up_waits_for_a_database_that_is_down() {
         backing,
         &[("STARTUP_TIMEOUT_SECONDS", "30")],
     ));
+    // A real pause: what is shown is that start-up keeps retrying a real connection (with
+    // tokio's timer between tries) while the database is down, which only wall time can show.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
         !starting.is_finished(),
@@ -244,10 +244,11 @@ async fn start_up_waits_for_a_database_that_is_down() {
 
 #[tokio::test]
 async fn redis_holds_only_digests_never_raw_codes_or_tokens() {
+    if !requires_shared_stores(&[Redis]).await {
+        return;
+    }
     let backing = Backing::fresh().await;
-    let Some((url, prefix)) = backing.redis.clone() else {
-        return eprintln!("skipped: needs TEST_REDIS_URL");
-    };
+    let (url, prefix) = backing.redis.clone().expect("TEST_REDIS_URL is set");
     let app = TestApp::spawn_on(backing, &[("CODE_LENGTH", "8")]).await;
     let user = app.login(&phone(1)).await;
     let pending = app.request_code(&phone(2)).await;
@@ -289,10 +290,10 @@ async fn redis_holds_only_digests_never_raw_codes_or_tokens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_starting_together_on_a_fresh_database_migrate_once() {
-    let backing = Backing::fresh().await;
-    if !backing.database_url.starts_with("postgres") {
-        return eprintln!("skipped: needs TEST_DATABASE_URL (PostgreSQL)");
+    if !requires_shared_stores(&[Postgres]).await {
+        return;
     }
+    let backing = Backing::fresh().await;
     // sqlx holds an advisory lock while migrating, so concurrent starts wait for each other.
     let starts = (0..3).map(|_| tokio::spawn(TestApp::spawn_on(backing.clone(), &[])));
     let apps: Vec<TestApp> = futures::future::join_all(starts)

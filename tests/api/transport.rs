@@ -1,10 +1,14 @@
 //! Health, reflection, limits and shutdown: the parts of the product around the RPCs.
+use std::time::{Duration, Instant};
+
 use phone_auth::proto::RequestCodeRequest;
+use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate, matchers::method};
 
 use crate::helpers::TestApp;
 
@@ -145,12 +149,96 @@ async fn reflection_v1alpha_is_served_for_older_tools() {
     );
 }
 
+/// How long the fake SMS webhook holds each delivery.
+const WEBHOOK_DELAY: Duration = Duration::from_secs(1);
+
+/// A fake SMS webhook that answers each delivery after [`WEBHOOK_DELAY`] and reports when it
+/// got it, so a test knows that a RequestCode is in flight inside the server, and that the call
+/// cannot finish before that instant plus the delay.
+struct SlowWebhook(mpsc::UnboundedSender<Instant>);
+
+impl Respond for SlowWebhook {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let _ = self.0.send(Instant::now());
+        ResponseTemplate::new(204).set_delay(WEBHOOK_DELAY)
+    }
+}
+
+/// Shutdown with a RequestCode held at the SMS webhook: health turns NOT_SERVING on a channel
+/// that is already open while the call is still running, the server does not stop before the
+/// call is answered (the process would exit and cut it), the call succeeds, and then the port
+/// is closed.
 #[tokio::test]
 async fn graceful_shutdown_finishes_and_the_port_closes() {
-    let app = TestApp::spawn().await;
+    let (arrived, mut deliveries) = mpsc::unbounded_channel();
+    let webhook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(SlowWebhook(arrived))
+        .mount(&webhook)
+        .await;
+    let url = format!("{}/hooks/sms", webhook.uri());
+    let mut app = TestApp::spawn_with(&[
+        ("SMS_PROVIDER", "webhook"),
+        ("SMS_WEBHOOK_URL", &url),
+        (
+            "SMS_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+    ])
+    .await;
     let addr = app.addr;
-    app.login("+79123456789").await;
+    // Watch, not Check: once draining, the server takes no new calls even on an open
+    // connection, but a stream opened before goes on reporting.
+    let mut health = HealthClient::new(app.channel().await)
+        .watch(HealthCheckRequest {
+            service: "phoneauth.v1.AuthService".into(),
+        })
+        .await
+        .expect("Watch starts")
+        .into_inner();
+    let mut next_status = async || {
+        let message = tokio::time::timeout(Duration::from_secs(5), health.message())
+            .await
+            .expect("health reports within 5 s")
+            .expect("the Watch stream stays open while draining")
+            .expect("a health status");
+        message.status()
+    };
+    assert_eq!(next_status().await, ServingStatus::Serving);
+
+    let mut client = app.client.clone();
+    let in_flight = tokio::spawn(async move {
+        client
+            .request_code(RequestCodeRequest {
+                phone_number: "+79123456789".into(),
+            })
+            .await
+    });
+    let delivered_at = deliveries
+        .recv()
+        .await
+        .expect("the code reaches the webhook");
+
+    app.begin_shutdown();
+    assert_eq!(next_status().await, ServingStatus::NotServing);
+    assert!(
+        !in_flight.is_finished(),
+        "NOT_SERVING is reported while the call is still in flight"
+    );
+    // The open Watch is a call in flight too, and the drain waits for it as long as the client
+    // keeps it open; a well-behaved client goes away once it reads NOT_SERVING.
+    drop(health);
     app.stop().await;
+    assert!(
+        delivered_at.elapsed() >= WEBHOOK_DELAY,
+        "the server stopped {:?} after the delivery, before the webhook answered it",
+        delivered_at.elapsed()
+    );
+    let response = in_flight
+        .await
+        .expect("the call's task")
+        .expect("the call in flight completes during the drain");
+    assert_eq!(response.into_inner().phone_number, "+79123456789");
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "port {addr} still accepts connections"
@@ -161,7 +249,9 @@ async fn graceful_shutdown_finishes_and_the_port_closes() {
 async fn data_survives_a_restart_on_the_same_database() {
     let app = TestApp::spawn().await;
     let user = app.login("+79123456789").await;
-    let restarted = TestApp::spawn_on(app.backing.clone(), &[]).await;
+    let backing = app.backing.clone();
+    app.stop().await;
+    let restarted = TestApp::spawn_on(backing, &[]).await;
     let again = restarted.login("+79123456789").await;
     assert_eq!(again.profile.user_id, user.profile.user_id);
     assert_eq!(again.profile.invite_code, user.profile.invite_code);
