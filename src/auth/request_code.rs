@@ -5,9 +5,9 @@ use super::{
 };
 use crate::{
     domain::{AuthError, ClientAddr, PhoneNumber, VerificationCode},
-    metrics,
     sms::{SmsError, SmsMessage, render_text},
     store::PendingCode,
+    telemetry,
 };
 
 /// A code was sent.
@@ -109,7 +109,7 @@ impl Auth {
         };
         let provider = self.sms.name();
         self.sms.send(&message).await.map_err(|error| {
-            metrics::count(metrics::SMS_FAILED, "provider", provider);
+            metrics::counter!(telemetry::SMS_FAILED, "provider" => provider).increment(1);
             match error {
                 SmsError::Unavailable(source) | SmsError::Rejected(source) => {
                     AuthError::Unavailable {
@@ -119,7 +119,7 @@ impl Auth {
                 }
             }
         })?;
-        metrics::count(metrics::SMS_SENT, "provider", provider);
+        metrics::counter!(telemetry::SMS_SENT, "provider" => provider).increment(1);
         self.store_code(message.phone, message.code).await
     }
 

@@ -4,8 +4,8 @@ use std::{sync::atomic::Ordering, time::Duration};
 use super::Auth;
 use crate::{
     domain::{AuthError, ClientAddr, UnixMicros, now_micros},
-    metrics,
     store::Admission,
+    telemetry,
 };
 
 /// A hit recorded under a key, kept so that it can be refunded if the call fails.
@@ -68,7 +68,7 @@ impl Auth {
                 } else {
                     "verify_code_per_address"
                 };
-                metrics::count(metrics::THROTTLED, "limit", limit);
+                metrics::counter!(telemetry::THROTTLED, "limit" => limit).increment(1);
                 Err(throttled(
                     &format!("too many {rpc} calls from your network address"),
                     retry_after,
@@ -98,7 +98,7 @@ impl Auth {
                 None => (limit.refusal, limit.name, retry_after),
             },
         };
-        metrics::count(metrics::THROTTLED, "limit", name);
+        metrics::counter!(telemetry::THROTTLED, "limit" => name).increment(1);
         Err(throttled(refusal, retry_after))
     }
 
@@ -137,7 +137,7 @@ impl Auth {
                 counted: true,
             }),
             Admission::Denied { retry_after } | Admission::TooSoon { retry_after } => {
-                metrics::count(metrics::THROTTLED, "limit", "sms_budget");
+                metrics::counter!(telemetry::THROTTLED, "limit" => "sms_budget").increment(1);
                 let now = now_micros();
                 let last = self.budget_alarm.load(Ordering::Relaxed);
                 let window = limits.sms_budget_window.as_micros() as i64;

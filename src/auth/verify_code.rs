@@ -5,8 +5,8 @@ use crate::{
         AuthError, Caller, ClientAddr, PhoneNumber, SessionToken, UnixMicros, VerificationCode,
         now_micros,
     },
-    metrics,
     store::{CodeCheck, Session},
+    telemetry,
 };
 
 /// A successful login.
@@ -58,11 +58,11 @@ impl Auth {
         };
         match checked {
             CodeCheck::Accepted => {
-                metrics::count(metrics::VERIFICATIONS, "result", "success");
+                metrics::counter!(telemetry::VERIFICATIONS, "result" => "success").increment(1);
                 self.refund([budget]).await
             }
             CodeCheck::Rejected { attempts_left } => {
-                metrics::count(metrics::VERIFICATIONS, "result", "wrong_code");
+                metrics::counter!(telemetry::VERIFICATIONS, "result" => "wrong_code").increment(1);
                 tracing::info!(attempts_left, "wrong verification code");
                 return Err(AuthError::WrongCode {
                     attempts_left: Some(attempts_left),
@@ -70,7 +70,7 @@ impl Auth {
             }
             // Answered like a wrong code so that callers cannot probe which phones have codes.
             CodeCheck::Missing => {
-                metrics::count(metrics::VERIFICATIONS, "result", "wrong_code");
+                metrics::counter!(telemetry::VERIFICATIONS, "result" => "wrong_code").increment(1);
                 return Err(AuthError::WrongCode {
                     attempts_left: None,
                 });
