@@ -8,7 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;
-pub mod metrics;
 pub mod sms;
 pub mod startup;
 pub mod store;

@@ -129,10 +129,10 @@ impl Auth {
     /// Publishes the sizes of the in-memory stores as gauges (Redis reports its own).
     pub fn record_store_sizes(&self) {
         if let Some(sessions) = self.sessions.entry_count() {
-            crate::metrics::gauge(crate::metrics::SESSIONS_LIVE, sessions);
+            metrics::gauge!(crate::telemetry::SESSIONS_LIVE).set(sessions as f64);
         }
         if let Some(codes) = self.codes.entry_count() {
-            crate::metrics::gauge(crate::metrics::CODES_PENDING, codes);
+            metrics::gauge!(crate::telemetry::CODES_PENDING).set(codes as f64);
         }
     }
 

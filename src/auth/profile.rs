@@ -2,8 +2,8 @@
 use super::Auth;
 use crate::{
     domain::{AuthError, Caller, InviteCode, Page, Referral, User, UserId},
-    metrics,
     store::InviterChange,
+    telemetry,
 };
 
 /// A user with one page of the users they invited.
@@ -48,7 +48,7 @@ impl Auth {
             .await?
         {
             InviterChange::Set { user, .. } => {
-                ::metrics::counter!(metrics::REFERRAL_LINKS).increment(1);
+                metrics::counter!(telemetry::REFERRAL_LINKS).increment(1);
                 tracing::info!(inviter_code = %code, "referral link created");
                 self.first_profile_page(user).await
             }

@@ -2,9 +2,9 @@
 use super::{Auth, limits::Rpc};
 use crate::{
     domain::{AuthError, ClientAddr, PhoneNumber, VerificationCode},
-    metrics,
     sms::{SmsError, SmsMessage, render_text},
     store::PendingCode,
+    telemetry,
 };
 
 /// A code was sent.
@@ -85,7 +85,7 @@ impl Auth {
     async fn deliver(&self, message: &SmsMessage) -> Result<(), AuthError> {
         let provider = self.sms.name();
         self.sms.send(message).await.map_err(|error| {
-            metrics::count(metrics::SMS_FAILED, "provider", provider);
+            metrics::counter!(telemetry::SMS_FAILED, "provider" => provider).increment(1);
             match error {
                 SmsError::Unavailable(source) | SmsError::Rejected(source) => {
                     AuthError::Unavailable {
@@ -95,7 +95,7 @@ impl Auth {
                 }
             }
         })?;
-        metrics::count(metrics::SMS_SENT, "provider", provider);
+        metrics::counter!(telemetry::SMS_SENT, "provider" => provider).increment(1);
         Ok(())
     }
 

@@ -4,8 +4,8 @@ use crate::{
     domain::{
         AuthError, Caller, ClientAddr, PhoneNumber, SessionToken, UnixMicros, VerificationCode,
     },
-    metrics,
     store::{CodeCheck, Session},
+    telemetry,
 };
 
 /// A successful login.
@@ -42,11 +42,11 @@ impl Auth {
         };
         match checked {
             CodeCheck::Accepted => {
-                metrics::count(metrics::VERIFICATIONS, "result", "success");
+                metrics::counter!(telemetry::VERIFICATIONS, "result" => "success").increment(1);
                 wrong_code_slot.refund().await
             }
             CodeCheck::Rejected { attempts_left } => {
-                metrics::count(metrics::VERIFICATIONS, "result", "wrong_code");
+                metrics::counter!(telemetry::VERIFICATIONS, "result" => "wrong_code").increment(1);
                 tracing::info!(attempts_left, "wrong verification code");
                 return Err(AuthError::WrongCode {
                     attempts_left: Some(attempts_left),
@@ -54,7 +54,7 @@ impl Auth {
             }
             // Answered like a wrong code so that callers cannot probe which phones have codes.
             CodeCheck::Missing => {
-                metrics::count(metrics::VERIFICATIONS, "result", "wrong_code");
+                metrics::counter!(telemetry::VERIFICATIONS, "result" => "wrong_code").increment(1);
                 return Err(AuthError::WrongCode {
                     attempts_left: None,
                 });

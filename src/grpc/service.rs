@@ -1,4 +1,5 @@
 //! The AuthService RPCs: convert the request into domain values, call [`Auth`], convert back.
+//! Authentication and metrics are tower layers around them (`auth_layer`, `metrics_layer`).
 use tonic::{Request, Response, Status};
 
 use ipnet::IpNet;
@@ -7,7 +8,6 @@ use super::{auth_layer::caller, client_addr::client_addr, page_token};
 use crate::{
     auth::{Auth, page_size},
     domain::{AuthError, InviteCode, InviteCodeError, PhoneNumber, VerificationCode},
-    metrics,
     proto::{self as pb, auth_service_server::AuthService},
 };
 
@@ -38,58 +38,6 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::RequestCodeRequest>,
     ) -> Result<Response<pb::RequestCodeResponse>, Status> {
-        metrics::rpc("RequestCode", self.request_code_call(request)).await
-    }
-
-    async fn verify_code(
-        &self,
-        request: Request<pb::VerifyCodeRequest>,
-    ) -> Result<Response<pb::VerifyCodeResponse>, Status> {
-        metrics::rpc("VerifyCode", self.verify_code_call(request)).await
-    }
-
-    async fn get_profile(
-        &self,
-        request: Request<pb::GetProfileRequest>,
-    ) -> Result<Response<pb::Profile>, Status> {
-        metrics::rpc("GetProfile", self.get_profile_call(request)).await
-    }
-
-    async fn set_inviter(
-        &self,
-        request: Request<pb::SetInviterRequest>,
-    ) -> Result<Response<pb::Profile>, Status> {
-        metrics::rpc("SetInviter", self.set_inviter_call(request)).await
-    }
-
-    async fn logout(
-        &self,
-        request: Request<pb::LogoutRequest>,
-    ) -> Result<Response<pb::LogoutResponse>, Status> {
-        metrics::rpc("Logout", self.logout_call(request)).await
-    }
-
-    async fn logout_all(
-        &self,
-        request: Request<pb::LogoutAllRequest>,
-    ) -> Result<Response<pb::LogoutAllResponse>, Status> {
-        metrics::rpc("LogoutAll", self.logout_all_call(request)).await
-    }
-
-    async fn list_users(
-        &self,
-        request: Request<pb::ListUsersRequest>,
-    ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        metrics::rpc("ListUsers", self.list_users_call(request)).await
-    }
-}
-
-/// The handlers; the trait methods above wrap each in its metrics.
-impl AuthApi {
-    async fn request_code_call(
-        &self,
-        request: Request<pb::RequestCodeRequest>,
-    ) -> Result<Response<pb::RequestCodeResponse>, Status> {
         let phone = self.phone(&request.get_ref().phone_number)?;
         let client = client_addr(&request, &self.trusted_proxies);
         let sent = self.auth.request_code(phone, client).await?;
@@ -105,7 +53,7 @@ impl AuthApi {
         }))
     }
 
-    async fn verify_code_call(
+    async fn verify_code(
         &self,
         request: Request<pb::VerifyCodeRequest>,
     ) -> Result<Response<pb::VerifyCodeResponse>, Status> {
@@ -123,7 +71,7 @@ impl AuthApi {
         }))
     }
 
-    async fn get_profile_call(
+    async fn get_profile(
         &self,
         request: Request<pb::GetProfileRequest>,
     ) -> Result<Response<pb::Profile>, Status> {
@@ -137,7 +85,7 @@ impl AuthApi {
         Ok(Response::new(profile.into()))
     }
 
-    async fn set_inviter_call(
+    async fn set_inviter(
         &self,
         request: Request<pb::SetInviterRequest>,
     ) -> Result<Response<pb::Profile>, Status> {
@@ -158,7 +106,7 @@ impl AuthApi {
         Ok(Response::new(profile.into()))
     }
 
-    async fn logout_call(
+    async fn logout(
         &self,
         request: Request<pb::LogoutRequest>,
     ) -> Result<Response<pb::LogoutResponse>, Status> {
@@ -167,7 +115,7 @@ impl AuthApi {
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
-    async fn logout_all_call(
+    async fn logout_all(
         &self,
         request: Request<pb::LogoutAllRequest>,
     ) -> Result<Response<pb::LogoutAllResponse>, Status> {
@@ -176,7 +124,7 @@ impl AuthApi {
         Ok(Response::new(pb::LogoutAllResponse { revoked_sessions }))
     }
 
-    async fn list_users_call(
+    async fn list_users(
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {

@@ -13,7 +13,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     auth::{Auth, Policy},
     config::{Config, SmsProvider},
-    grpc::{AuthApi, AuthLayer},
+    grpc::{AuthApi, AuthLayer, MetricsLayer},
     proto::{self, auth_service_server::AuthServiceServer},
     sms::{ConsoleSender, SmsSender},
     store::{CachedUsers, Database, Redis, Writer},
@@ -79,7 +79,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         None => None,
     };
     let metrics_addr = match config.metrics_addr {
-        Some(addr) => Some(crate::metrics::serve(addr).await?),
+        Some(addr) => Some(crate::telemetry::serve_metrics(addr).await?),
         None => None,
     };
     let listener = TcpListener::bind(config.listen_addr)
@@ -149,6 +149,8 @@ impl App {
             .max_concurrent_streams(transport.max_concurrent_streams)
             .http2_keepalive_interval(keepalive)
             .http2_keepalive_timeout(Some(transport.keepalive_timeout))
+            // The first layer is the outermost: metrics see the calls the auth layer handles.
+            .layer(MetricsLayer)
             .layer(AuthLayer::new(self.auth.clone()))
             .add_service(health_service)
             .add_service(reflection_v1)

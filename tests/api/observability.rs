@@ -1,4 +1,6 @@
 //! Metrics, JSON logs and the binary's subcommands, seen from outside.
+mod rpc_metrics;
+
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},

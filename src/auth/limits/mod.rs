@@ -17,8 +17,8 @@ use sms_budget::BudgetAlarm;
 use crate::{
     config::LimitsConfig,
     domain::{AuthError, ClientAddr, Clock, PhoneNumber},
-    metrics,
     store::{Admission, RateLimits},
+    telemetry,
 };
 
 /// An RPC that spends limits.
@@ -120,7 +120,7 @@ impl Limiter {
     /// limits, UNAVAILABLE (and the alarm) when the service-wide SMS budget is spent.
     fn refuse(&self, limit: Limit, too_soon: bool, retry_after: Duration) -> AuthError {
         let refusal = limit.refusal(too_soon);
-        metrics::count(metrics::THROTTLED, "limit", refusal.label);
+        metrics::counter!(telemetry::THROTTLED, "limit" => refusal.label).increment(1);
         match limit {
             Limit::SmsBudget => {
                 self.sms_budget_alarm

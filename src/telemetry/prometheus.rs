@@ -1,13 +1,15 @@
-//! Prometheus metrics: what the service does, by RPC, status, provider and limit.
+//! Prometheus metrics: the names of what the service counts (by RPC, status, provider and
+//! limit), and the exporter that serves them.
 //!
-//! Recording is always on and costs an atomic add when nothing scrapes; the text exposition is
-//! served on METRICS_ADDR (`GET /metrics`) only when that is set. One recorder serves the whole
-//! process, so several in-process servers (tests) share it.
-use std::{future::Future, net::SocketAddr, sync::OnceLock, time::Instant};
+//! Callers record with the `metrics` crate's macros under these names; the RPC metrics are
+//! recorded by the gRPC layer (`grpc::MetricsLayer`). Recording is always on and costs an
+//! atomic add when nothing scrapes; the text exposition is served on METRICS_ADDR
+//! (`GET /metrics`) only when that is set. One recorder serves the whole process, so several
+//! in-process servers (tests) share it.
+use std::{net::SocketAddr, sync::OnceLock};
 
 use anyhow::Context;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tonic::{Code, Response, Status};
 
 /// Calls by method and gRPC status code.
 pub const RPC_REQUESTS: &str = "phoneauth_rpc_requests_total";
@@ -47,7 +49,7 @@ fn handle() -> anyhow::Result<&'static PrometheusHandle> {
 }
 
 /// Serves `GET /metrics` on `addr` until the process ends; returns the bound address.
-pub async fn serve(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+pub async fn serve_metrics(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
     let handle = handle()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -73,51 +75,4 @@ pub async fn serve(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
     });
     tracing::info!(addr = %bound, "serving Prometheus metrics on /metrics");
     Ok(bound)
-}
-
-/// Runs one RPC, counting it by its outcome and timing it.
-pub async fn rpc<T>(
-    method: &'static str,
-    call: impl Future<Output = Result<Response<T>, Status>>,
-) -> Result<Response<T>, Status> {
-    let started = Instant::now();
-    let result = call.await;
-    let code = match &result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
-    };
-    ::metrics::counter!(RPC_REQUESTS, "method" => method, "code" => code_name(code)).increment(1);
-    ::metrics::histogram!(RPC_DURATION, "method" => method).record(started.elapsed().as_secs_f64());
-    result
-}
-
-pub fn count(name: &'static str, label: &'static str, value: &'static str) {
-    ::metrics::counter!(name, label => value).increment(1);
-}
-
-pub fn gauge(name: &'static str, value: u64) {
-    ::metrics::gauge!(name).set(value as f64);
-}
-
-/// The canonical upper-snake name of a status code, as Prometheus users expect.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }
