@@ -1,4 +1,4 @@
-//! VerifyCode and Logout.
+//! VerifyCode, Logout and LogoutAll.
 use super::{Auth, limits::Rpc, profile::ProfilePage};
 use crate::{
     domain::{

@@ -58,31 +58,31 @@ impl UserCache {
         }
     }
 
-    pub fn page_size(&self) -> u32 {
+    pub(super) fn page_size(&self) -> u32 {
         self.page_size
     }
 
-    pub fn profile(&self, id: UserId) -> Option<Arc<CachedProfile>> {
+    pub(super) fn profile(&self, id: UserId) -> Option<Arc<CachedProfile>> {
         self.profiles.get(&id)
     }
 
-    pub fn user_id(&self, phone: &str) -> Option<UserId> {
+    pub(super) fn user_id(&self, phone: &str) -> Option<UserId> {
         self.ids_by_phone.get(phone)
     }
 
     /// Remembers a phone's user id; the pair never changes, so no generation is needed.
-    pub fn remember_phone(&self, phone: &str, id: UserId) {
+    pub(super) fn remember_phone(&self, phone: &str, id: UserId) {
         self.ids_by_phone.insert(phone.into(), id);
     }
 
     /// The generation to pass to [`UserCache::fill`]; read it *before* reading the database.
-    pub fn generation(&self) -> u64 {
+    pub(super) fn generation(&self) -> u64 {
         *self.generation.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Stores a profile read from the database, unless an invalidation happened since
     /// `generation` was read (the read may predate that invalidation's write).
-    pub fn fill(&self, generation: u64, profile: Arc<CachedProfile>) {
+    pub(super) fn fill(&self, generation: u64, profile: Arc<CachedProfile>) {
         let current = self.generation.lock().unwrap_or_else(|e| e.into_inner());
         if *current == generation {
             self.profiles.insert(profile.user.id, profile);
@@ -90,7 +90,7 @@ impl UserCache {
     }
 
     /// Forgets the profiles of `users`; call it after the write that changed them committed.
-    pub fn invalidate(&self, users: &[UserId]) {
+    pub(super) fn invalidate(&self, users: &[UserId]) {
         let mut current = self.generation.lock().unwrap_or_else(|e| e.into_inner());
         *current += 1;
         for id in users {

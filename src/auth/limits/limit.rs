@@ -1,5 +1,6 @@
 //! The table of limits: what each one counts, how it is configured, and how it refuses.
-//! A new limit is one variant here, one key in `keys.rs`, and its place in [`super::Rpc`].
+//! A new limit is one variant here, one key in `keys.rs`, its place in [`super::Rpc`], and its
+//! setting in `config/limits.rs` (documented in `.env.sample`).
 use std::time::Duration;
 
 use crate::config::LimitsConfig;
