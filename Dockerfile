@@ -4,7 +4,17 @@
 # cache mounts below.
 #
 #   docker build -t phone-auth .
-#   docker run --rm -p 50051:50051 -e SECRET_KEY="$(openssl rand -base64 48)" phone-auth
+#   docker run --rm -p 50051:50051 -e SECRET_KEY="$(openssl rand -base64 48)" \
+#     -e SMS_PROVIDER=webhook -e SMS_WEBHOOK_URL -e SMS_WEBHOOK_SECRET phone-auth
+#
+# (-e NAME without a value passes NAME on from your shell.) A real sender is required: the
+# image listens on 0.0.0.0 (LISTEN_ADDR below), and phone-auth refuses to start the default
+# console sender, which hands every code to whoever calls RequestCode, on a non-loopback
+# address. SMS_PROVIDER=twilio and smsru work the same way with their own settings
+# (.env.sample). Only to try the image on this machine, opt in explicitly and publish on the
+# loopback interface alone:
+#   docker run --rm -p 127.0.0.1:50051:50051 -e DANGEROUSLY_EXPOSE_DEBUG_CODES=true phone-auth
+# For several instances on PostgreSQL and Redis behind a balancer, see docker-compose.yml.
 
 # ---- build ------------------------------------------------------------------------------------
 # rust:1 tracks the latest stable release; the crate needs 1.88+ (edition 2024).
@@ -28,6 +38,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---- runtime ----------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 
+# Unpinned on purpose: Debian stable replaces a package's version with each security update
+# and drops the old one, so a pinned ca-certificates would break the build; the release is
+# pinned by the base image tag, and a rebuild should take the newest root certificates.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/*
@@ -45,6 +59,7 @@ COPY --from=builder /usr/local/bin/phone-auth /usr/local/bin/phone-auth
 
 WORKDIR /data
 # The binary's own default is 127.0.0.1:50051, which is unreachable from outside a container.
+# On this address the console sender needs DANGEROUSLY_EXPOSE_DEBUG_CODES=true (see the top).
 ENV LISTEN_ADDR=0.0.0.0:50051
 EXPOSE 50051
 

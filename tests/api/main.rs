@@ -5,6 +5,7 @@ mod helpers;
 mod api_docs;
 mod attacks;
 mod auth_metadata;
+mod forwarded_for;
 mod instances;
 mod limits;
 mod list_users;
