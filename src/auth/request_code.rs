@@ -30,7 +30,7 @@ impl Auth {
         phone: PhoneNumber,
         client: ClientAddr,
     ) -> Result<CodeSent, AuthError> {
-        self.check_deliverable(&phone)?;
+        self.check_destination(&phone)?;
         let limits = &self.policy.limits;
         self.throttle_address(
             "RequestCode",
@@ -75,7 +75,7 @@ impl Auth {
     }
 
     /// Refuses numbers outside ALLOWED_REGIONS and numbers that cannot receive SMS.
-    fn check_deliverable(&self, phone: &PhoneNumber) -> Result<(), AuthError> {
+    pub(super) fn check_deliverable(&self, phone: &PhoneNumber) -> Result<(), AuthError> {
         let allowed = &self.policy.allowed_regions;
         if !allowed.is_empty() && !phone.region().is_some_and(|r| allowed.contains(&r)) {
             let region = phone
