@@ -1,5 +1,6 @@
 //! The use cases of the service, free of any transport: what RequestCode, VerifyCode and the
 //! rest do, in domain types. The gRPC layer only converts in and out.
+mod destination;
 mod limits;
 mod profile;
 mod request_code;
@@ -42,6 +43,8 @@ pub struct Policy {
     pub admin_phones: HashSet<String>,
     pub test_phone_codes: HashMap<String, VerificationCode>,
     pub allowed_regions: HashSet<country::Id>,
+    /// Calling codes of international networks served (e.g. 882); others are refused.
+    pub allowed_international_networks: HashSet<u16>,
     pub limits: LimitsConfig,
     /// Where every deadline and window is measured.
     pub clock: Clock,
@@ -59,6 +62,7 @@ impl Policy {
             admin_phones: config.admin_phones.clone(),
             test_phone_codes: config.test_phone_codes.clone(),
             allowed_regions: config.allowed_regions.clone(),
+            allowed_international_networks: config.allowed_international_networks.clone(),
             limits: config.limits.clone(),
             clock: config.clock.clone(),
         }

@@ -27,7 +27,7 @@ impl Auth {
         phone: PhoneNumber,
         client: ClientAddr,
     ) -> Result<CodeSent, AuthError> {
-        self.check_deliverable(&phone)?;
+        self.check_destination(&phone)?;
         let charge = self.limits.admit(Rpc::RequestCode, client, &phone).await?;
 
         if let Some(code) = self.policy.test_phone_codes.get(phone.as_e164()) {
@@ -46,7 +46,7 @@ impl Auth {
     }
 
     /// Refuses numbers outside ALLOWED_REGIONS and numbers that cannot receive SMS.
-    fn check_deliverable(&self, phone: &PhoneNumber) -> Result<(), AuthError> {
+    pub(super) fn check_deliverable(&self, phone: &PhoneNumber) -> Result<(), AuthError> {
         let allowed = &self.policy.allowed_regions;
         if !allowed.is_empty() && !phone.region().is_some_and(|r| allowed.contains(&r)) {
             let region = phone

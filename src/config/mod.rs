@@ -4,6 +4,8 @@
 //! with one line naming the variable and what it accepts.
 mod env;
 mod limits;
+mod redact;
+mod safety;
 mod sms;
 mod stores;
 
@@ -17,6 +19,8 @@ use std::{
 
 use env::Env;
 pub use limits::{LimitsConfig, TransportConfig};
+pub use redact::{redact_password, scrub_password};
+pub use safety::{RECOMMENDED_CODE_LENGTH, StartupWarning};
 pub use sms::{Hidden, SmsConfig, SmsRuSettings, TwilioFrom, TwilioSettings, WebhookSettings};
 pub use stores::{DEFAULT_DATABASE_URL, StoresConfig};
 
@@ -34,6 +38,8 @@ pub struct Config {
     pub secret_key_is_ephemeral: bool,
     pub stores: StoresConfig,
     pub listen_addr: SocketAddr,
+    /// Lets the console sender listen on a non-loopback address (development only).
+    pub dangerously_expose_debug_codes: bool,
     pub default_region: country::Id,
     pub code_length: usize,
     pub code_ttl: Duration,
@@ -47,6 +53,8 @@ pub struct Config {
     pub test_phone_codes: HashMap<String, VerificationCode>,
     /// Regions served (ISO 3166 ids); empty serves all.
     pub allowed_regions: HashSet<country::Id>,
+    /// Calling codes of international networks served (e.g. 882); by default none is.
+    pub allowed_international_networks: HashSet<u16>,
     pub limits: LimitsConfig,
     pub transport: TransportConfig,
     /// PEM certificate chain and key; TLS is on when both are set.
@@ -101,6 +109,17 @@ impl Config {
                 })?;
                 (key, false)
             }
+            // Every instance on one Redis must key its digests alike; a random key per
+            // process would make each instance blind to the codes and sessions of the others.
+            None if env.get("REDIS_URL").is_some() => {
+                return Err(env.error(
+                    "SECRET_KEY",
+                    "",
+                    "a secret of at least 32 bytes, the same on every instance (required with \
+                     REDIS_URL: a random key per process would leave each instance unable to \
+                     read the codes and sessions the others store)",
+                ));
+            }
             None if matches!(sms_provider, SmsProvider::Console) => (SecretKey::ephemeral(), true),
             None => {
                 return Err(env.error(
@@ -116,9 +135,18 @@ impl Config {
             "an ISO 3166 region code such as RU or US",
             |v| country::Id::from_str(&v.to_ascii_uppercase()).ok(),
         )?;
-        let code_length = env.parse_with("CODE_LENGTH", "4", "an integer from 4 to 8", |v| {
-            v.parse().ok().filter(|n| CODE_LENGTHS.contains(n))
-        })?;
+        // The seed's 4 digits stay for development; a real sender defaults to 6 (see
+        // docs/security.md for the takeover arithmetic).
+        let default_code_length = match sms_provider {
+            SmsProvider::Console => 4,
+            _ => RECOMMENDED_CODE_LENGTH,
+        };
+        let code_length = env.parse_with(
+            "CODE_LENGTH",
+            &default_code_length.to_string(),
+            "an integer from 4 to 8",
+            |v| v.parse().ok().filter(|n| CODE_LENGTHS.contains(n)),
+        )?;
         let admin_phones = env.parse_with(
             "ADMIN_PHONES",
             "",
@@ -135,7 +163,7 @@ impl Config {
                     .collect::<Option<HashSet<_>>>()
             },
         )?;
-        Ok(Self {
+        let config = Self {
             secret_key,
             secret_key_is_ephemeral,
             stores: StoresConfig::from_env(&env)?,
@@ -144,6 +172,12 @@ impl Config {
                 "127.0.0.1:50051",
                 "a socket address such as 127.0.0.1:50051",
                 |v| v.parse().ok(),
+            )?,
+            dangerously_expose_debug_codes: env.parse_with(
+                "DANGEROUSLY_EXPOSE_DEBUG_CODES",
+                "false",
+                "true or false",
+                |v| v.to_ascii_lowercase().parse().ok(),
             )?,
             default_region,
             code_length,
@@ -154,6 +188,7 @@ impl Config {
             admin_phones,
             test_phone_codes: test_phone_codes(&env, default_region, code_length)?,
             allowed_regions: allowed_regions(&env)?,
+            allowed_international_networks: allowed_international_networks(&env)?,
             limits: LimitsConfig::from_env(&env)?,
             transport,
             tls: tls_files(&env)?,
@@ -167,7 +202,9 @@ impl Config {
                 None => None,
             },
             clock: Clock::System,
-        })
+        };
+        safety::refuse_unsafe(&config)?;
+        Ok(config)
     }
 }
 
@@ -204,6 +241,25 @@ fn allowed_regions(env: &Env) -> Result<HashSet<country::Id>, ConfigError> {
                 .map(str::trim)
                 .filter(|r| !r.is_empty())
                 .map(|r| country::Id::from_str(&r.to_ascii_uppercase()).ok())
+                .collect()
+        },
+    )
+}
+
+fn allowed_international_networks(env: &Env) -> Result<HashSet<u16>, ConfigError> {
+    env.parse_with(
+        "ALLOWED_INTERNATIONAL_NETWORKS",
+        "",
+        "comma-separated calling codes of international networks, e.g. +881,+882 (one of +800, \
+         +808, +870, +878, +881, +882, +883, +888, +979)",
+        |v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|code| !code.is_empty())
+                .map(|code| {
+                    let code = code.strip_prefix('+').unwrap_or(code).parse().ok()?;
+                    PhoneNumber::is_international_network(code).then_some(code)
+                })
                 .collect()
         },
     )

@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use super::{ConfigError, SmsProvider, env::Env};
+use super::{ConfigError, SmsProvider, env::Env, redact_password};
 
 /// A setting that must never reach a log line: `Debug` shows `<hidden>`.
 #[derive(Clone)]
@@ -187,6 +187,11 @@ fn url(env: &Env, var: &'static str, default: Option<&str>) -> Result<String, Co
         let url = reqwest::Url::parse(v).ok()?;
         let usable = matches!(url.scheme(), "http" | "https") && url.host().is_some();
         usable.then(|| v.trim_end_matches('/').to_owned())
+    })
+    // A URL may carry credentials (https://user:pass@host); the error must not show them.
+    .map_err(|error| ConfigError {
+        value: redact_password(&error.value),
+        ..error
     })
 }
 

@@ -1,12 +1,13 @@
 //! Where state lives: the SQL database, and Redis when several instances share state.
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
-use super::{ConfigError, env::Env};
+use super::{ConfigError, env::Env, redact_password};
 
 /// The default database: an SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://phone-auth.db?mode=rwc";
 
-#[derive(Clone, Debug)]
+/// `Debug` shows the URLs with their passwords hidden.
+#[derive(Clone)]
 pub struct StoresConfig {
     pub database_url: String,
     pub db_max_connections: u32,
@@ -37,7 +38,8 @@ impl StoresConfig {
                 .iter()
                 .any(|scheme| url.starts_with(scheme))
         {
-            return Err(env.error("REDIS_URL", url, "a redis://, rediss:// or unix:// URL"));
+            let accepts = "a redis://, rediss:// or unix:// URL";
+            return Err(env.error("REDIS_URL", &redact_password(url), accepts));
         }
         Ok(Self {
             database_url: env
@@ -55,5 +57,22 @@ impl StoresConfig {
             user_cache_bytes: env.number("USER_CACHE_MB", 64, 0..=1 << 20)? << 20,
             user_cache_ttl: env.seconds("USER_CACHE_TTL_SECONDS", 300)?,
         })
+    }
+}
+
+impl fmt::Debug for StoresConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoresConfig")
+            .field("database_url", &redact_password(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field("redis_key_prefix", &self.redis_key_prefix)
+            .field("redis_timeout", &self.redis_timeout)
+            .field("startup_timeout", &self.startup_timeout)
+            .field("health_probe_interval", &self.health_probe_interval)
+            .field("user_cache_bytes", &self.user_cache_bytes)
+            .field("user_cache_ttl", &self.user_cache_ttl)
+            .finish()
     }
 }

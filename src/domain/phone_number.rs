@@ -14,6 +14,8 @@ pub struct PhoneNumber {
     e164: String,
     region: Option<country::Id>,
     kind: phonenumber::Type,
+    /// The calling code, when it belongs to an international network rather than a region.
+    network: Option<u16>,
 }
 
 /// Why a string is not a phone number; the message is shown to the caller.
@@ -61,12 +63,14 @@ impl PhoneNumber {
         .flatten()
         .ok_or(PhoneNumberError::Invalid)?;
         let e164 = parsed.format().mode(Mode::E164).to_string();
+        let calling_code = parsed.code().value();
         Ok(Self {
             e164,
             region: parsed
                 .metadata(&DATABASE)
                 .and_then(|meta| meta.id().parse().ok()),
             kind,
+            network: Self::is_international_network(calling_code).then_some(calling_code),
         })
     }
 
@@ -95,6 +99,23 @@ impl PhoneNumber {
     /// The number's kind as libphonenumber classifies it, for messages and logs.
     pub fn kind(&self) -> phonenumber::Type {
         self.kind
+    }
+
+    /// The calling code (e.g. 882) when the number belongs to an international network
+    /// instead of a region: see [`PhoneNumber::is_international_network`].
+    pub fn international_network(&self) -> Option<u16> {
+        self.network
+    }
+
+    /// Whether `calling_code` belongs to one of libphonenumber's non-geographic entities (region
+    /// "001") rather than to a country: satellite systems (+870 Inmarsat, +881 GMSS), international
+    /// networks (+882, +883), personal numbering (+878), and international freephone, shared-cost,
+    /// premium-rate and UAN numbers (+800, +808, +979, +888). Sending to them costs many times a
+    /// national SMS, and the mobile-looking ones are classic targets of SMS toll fraud.
+    pub fn is_international_network(calling_code: u16) -> bool {
+        DATABASE
+            .by_code(&calling_code)
+            .is_some_and(|regions| regions.iter().any(|meta| meta.id() == "001"))
     }
 }
 
@@ -139,6 +160,29 @@ mod tests {
             !ru("+19002345678").unwrap().can_receive_sms(),
             "US premium rate"
         );
+    }
+
+    #[test]
+    fn satellite_and_international_network_numbers_name_their_network() {
+        // Example numbers of libphonenumber's metadata for each non-geographic entity.
+        for (number, network) in [
+            ("+870301234567", 870),
+            ("+881612345678", 881),
+            ("+8823421234", 882),
+            ("+883510012345", 883),
+            ("+878101234567890", 878),
+            ("+80012345678", 800),
+            ("+979123456789", 979),
+        ] {
+            let parsed = ru(number).unwrap_or_else(|e| panic!("{number}: {e}"));
+            assert_eq!(parsed.international_network(), Some(network), "{number}");
+            assert_eq!(parsed.region(), None, "{number}");
+        }
+        assert_eq!(ru("+79123456789").unwrap().international_network(), None);
+        assert_eq!(ru("+16502530000").unwrap().international_network(), None);
+        assert!(PhoneNumber::is_international_network(882));
+        assert!(!PhoneNumber::is_international_network(7));
+        assert!(!PhoneNumber::is_international_network(999));
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
              die with it). Set SECRET_KEY to at least 32 random bytes, e.g. `openssl rand -base64 48`"
         );
     }
+    // Settings that are allowed but dangerous (docs/security.md); the unsafe ones never got
+    // this far.
+    for warning in config.startup_warnings() {
+        match warning.level {
+            tracing::Level::ERROR => tracing::error!("{}", warning.message),
+            _ => tracing::warn!("{}", warning.message),
+        }
+    }
     let stores = stores::connect(&config.stores, &config.clock).await?;
     let sms: Arc<dyn SmsSender> = match &config.sms_provider {
         SmsProvider::Console => {

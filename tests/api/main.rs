@@ -15,6 +15,7 @@ mod profile;
 mod profile_cache;
 mod proxy;
 mod request_code;
+mod safe_defaults;
 mod set_inviter;
 mod set_inviter_races;
 mod sms_senders;

@@ -164,3 +164,59 @@ fn the_template_must_contain_the_code() {
         "SMS_TIMEOUT_SECONDS"
     );
 }
+
+#[test]
+fn real_senders_default_to_6_digit_codes_and_may_listen_on_any_address() {
+    let smsru = [("SMS_PROVIDER", "smsru"), ("SMSRU_API_ID", "ABC-123")];
+    let config = config(&[smsru[0], smsru[1], ("LISTEN_ADDR", "0.0.0.0:50051")]).unwrap();
+    assert_eq!(config.code_length, 6);
+    assert_eq!(config.startup_warnings(), []);
+}
+
+#[test]
+fn a_real_sender_with_short_codes_warns_with_the_takeover_arithmetic() {
+    let short = [
+        ("SMS_PROVIDER", "smsru"),
+        ("SMSRU_API_ID", "ABC-123"),
+        ("CODE_LENGTH", "4"),
+    ];
+    let warnings = config(&short).unwrap().startup_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].level, tracing::Level::WARN);
+    // The shipped budget: 1000 per hour, 5 tries per code.
+    let expected = "24000 codes a day x 5 tries / 10^4 = about 12.00 takeovers a day (0.1200 \
+                    with CODE_LENGTH=6)";
+    assert!(warnings[0].message.contains(expected), "{warnings:?}");
+}
+
+#[test]
+fn test_phone_codes_with_a_real_sender_are_an_error_in_the_log() {
+    let vars = [
+        ("SMS_PROVIDER", "smsru"),
+        ("SMSRU_API_ID", "ABC-123"),
+        ("TEST_PHONE_CODES", "+79990000001:123456"),
+    ];
+    let warnings = config(&vars).unwrap().startup_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].level, tracing::Level::ERROR);
+    assert!(warnings[0].message.contains("TEST_PHONE_CODES"));
+    assert!(
+        !warnings[0].message.contains("123456"),
+        "codes are not logged"
+    );
+}
+
+#[test]
+fn provider_urls_are_never_shown_with_their_password() {
+    let vars = [
+        ("SMS_PROVIDER", "webhook"),
+        (
+            "SMS_WEBHOOK_URL",
+            "ftp://hook:hunter2@hooks.example.com/sms",
+        ),
+        ("SMS_WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ];
+    let error = config(&vars).unwrap_err();
+    assert_eq!(error.var, "SMS_WEBHOOK_URL");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}

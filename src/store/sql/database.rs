@@ -11,7 +11,10 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-use crate::domain::AuthError;
+use crate::{
+    config::{redact_password, scrub_password},
+    domain::AuthError,
+};
 
 /// A connection pool to one of the supported databases.
 #[derive(Clone, Debug)]
@@ -40,13 +43,24 @@ impl Database {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> anyhow::Result<Self> {
+        // Errors show the URL with its password hidden, never the driver's text with it.
+        let shown = redact_password(url);
+        let scrubbed = |error: sqlx::Error| {
+            anyhow::anyhow!(scrub_password(
+                &format!("{:#}", anyhow::Error::new(error)),
+                url
+            ))
+        };
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await
-                .context("cannot connect to PostgreSQL (DATABASE_URL)")?;
+                .map_err(scrubbed)
+                .with_context(|| {
+                    format!("cannot connect to PostgreSQL at {shown} (DATABASE_URL)")
+                })?;
             sqlx::migrate!("./migrations/postgres")
                 .run(&pool)
                 .await
@@ -54,7 +68,8 @@ impl Database {
             Self::Postgres(pool)
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .context("DATABASE_URL is not a valid sqlite: URL")?
+                .map_err(scrubbed)
+                .with_context(|| format!("DATABASE_URL={shown} is not a valid sqlite: URL"))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -68,14 +83,19 @@ impl Database {
                 .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await
-                .context("cannot open the SQLite database (DATABASE_URL)")?;
+                .map_err(scrubbed)
+                .with_context(|| {
+                    format!("cannot open the SQLite database {shown} (DATABASE_URL)")
+                })?;
             sqlx::migrate!("./migrations/sqlite")
                 .run(&pool)
                 .await
                 .context("migrating SQLite")?;
             Self::Sqlite(pool)
         } else {
-            anyhow::bail!("DATABASE_URL must start with sqlite:, postgres:// or postgresql://");
+            anyhow::bail!(
+                "DATABASE_URL={shown} must start with sqlite:, postgres:// or postgresql://"
+            );
         };
         Ok(db)
     }

@@ -13,7 +13,10 @@ use std::time::Duration;
 use anyhow::Context;
 use redis::{Client, aio::ConnectionManager, aio::ConnectionManagerConfig};
 
-use crate::domain::AuthError;
+use crate::{
+    config::{redact_password, scrub_password},
+    domain::AuthError,
+};
 
 /// A connection to Redis plus the prefix every key starts with.
 ///
@@ -26,9 +29,23 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// Connects once; the caller retries with backoff while Redis is down.
+    /// Connects once; the caller retries with backoff while Redis is down. `rediss://` speaks
+    /// TLS (rustls, verified against the system's trust store). Errors show the URL with its
+    /// password hidden, and never the driver's text with the password in it.
     pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let client = Client::open(url).context("REDIS_URL is not a valid redis:// URL")?;
+        // The redis crate's rustls has no bundled provider: ring is the one tonic, sqlx and
+        // reqwest use, and an error here only means a provider was installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let shown = redact_password(url);
+        let scrubbed = |error: redis::RedisError| {
+            anyhow::anyhow!(scrub_password(
+                &format!("{:#}", anyhow::Error::new(error)),
+                url
+            ))
+        };
+        let client = Client::open(url)
+            .map_err(scrubbed)
+            .with_context(|| format!("REDIS_URL={shown} is not a valid redis:// URL"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
@@ -36,7 +53,8 @@ impl Redis {
             .set_max_delay(Duration::from_millis(500));
         let connection = ConnectionManager::new_with_config(client, config)
             .await
-            .context("cannot connect to Redis (REDIS_URL)")?;
+            .map_err(scrubbed)
+            .with_context(|| format!("cannot connect to Redis at {shown} (REDIS_URL)"))?;
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),
