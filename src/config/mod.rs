@@ -6,6 +6,7 @@ mod env;
 mod limits;
 mod sms;
 mod stores;
+mod transport;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -16,9 +17,10 @@ use std::{
 };
 
 use env::Env;
-pub use limits::{LimitsConfig, TransportConfig};
+pub use limits::LimitsConfig;
 pub use sms::{Hidden, SmsConfig, SmsRuSettings, TwilioFrom, TwilioSettings, WebhookSettings};
 pub use stores::{DEFAULT_DATABASE_URL, StoresConfig};
+pub use transport::TransportConfig;
 
 use phonenumber::country;
 
