@@ -1,4 +1,4 @@
-//! Throttling and transport settings. Defaults and their reasoning: docs/security.md.
+//! Throttling settings. Defaults and their reasoning: docs/security.md.
 use std::{net::IpAddr, str::FromStr, time::Duration};
 
 use ipnet::IpNet;
@@ -66,40 +66,6 @@ impl LimitsConfig {
                         .collect()
                 },
             )?,
-        })
-    }
-}
-
-/// HTTP/2 and gRPC transport limits, each set explicitly on the server.
-#[derive(Clone, Debug)]
-pub struct TransportConfig {
-    /// Server-side deadline for every call.
-    pub request_timeout: Duration,
-    /// Largest request message accepted by AuthService.
-    pub max_request_bytes: usize,
-    /// Calls in flight per connection; more wait.
-    pub concurrency_per_connection: usize,
-    /// HTTP/2 streams a client may open at once on one connection.
-    pub max_concurrent_streams: u32,
-    /// HTTP/2 PING interval that detects dead peers; 0 turns keepalive off.
-    pub keepalive_interval: Duration,
-    pub keepalive_timeout: Duration,
-}
-
-impl TransportConfig {
-    pub(super) fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            request_timeout: env.seconds("REQUEST_TIMEOUT_SECONDS", 10)?,
-            max_request_bytes: env.number("MAX_REQUEST_BYTES", 16 * 1024, 1024..=4 * 1024 * 1024)?
-                as usize,
-            concurrency_per_connection: env.number(
-                "CONCURRENCY_PER_CONNECTION",
-                256,
-                1..=100_000,
-            )? as usize,
-            max_concurrent_streams: env.number("MAX_CONCURRENT_STREAMS", 256, 1..=100_000)? as u32,
-            keepalive_interval: env.seconds_or_zero("HTTP2_KEEPALIVE_INTERVAL_SECONDS", 30)?,
-            keepalive_timeout: env.seconds("HTTP2_KEEPALIVE_TIMEOUT_SECONDS", 10)?,
         })
     }
 }

@@ -8,6 +8,7 @@ mod redact;
 mod safety;
 mod sms;
 mod stores;
+mod transport;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -18,11 +19,12 @@ use std::{
 };
 
 use env::Env;
-pub use limits::{LimitsConfig, TransportConfig};
+pub use limits::LimitsConfig;
 pub use redact::{redact_password, scrub_password};
 pub use safety::{RECOMMENDED_CODE_LENGTH, StartupWarning};
 pub use sms::{Hidden, SmsConfig, SmsRuSettings, TwilioFrom, TwilioSettings, WebhookSettings};
 pub use stores::{DEFAULT_DATABASE_URL, StoresConfig};
+pub use transport::TransportConfig;
 
 use phonenumber::country;
 

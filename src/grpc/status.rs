@@ -79,3 +79,50 @@ fn wrong_code_message(attempts_left: Option<u32>) -> String {
         _ => "the verification code is wrong or has expired; request a new code".to_string(),
     }
 }
+
+/// The answer to a request whose bytes do not decode as `message` (its full proto name): our
+/// own words, never the decoder's, with the message named in a `google.rpc.BadRequest`.
+pub(super) fn undecodable_request(message: &str) -> Status {
+    let mut details = ErrorDetails::new();
+    details.add_bad_request_violation(
+        message,
+        "not a valid protobuf encoding of this message (malformed bytes, or a string field that \
+         is not UTF-8)",
+    );
+    details.set_error_info("MALFORMED_REQUEST", ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("the request is not a valid {message}"),
+        details,
+    )
+}
+
+/// The answer to a call that ran out of time: the smaller of the server's deadline and the
+/// client's `grpc-timeout`, which is `deadline`.
+pub(super) fn deadline_exceeded(deadline: std::time::Duration) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info("DEADLINE_EXCEEDED", ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(
+        Code::DeadlineExceeded,
+        format!(
+            "the call did not finish within its deadline of {} ms",
+            deadline.as_millis()
+        ),
+        details,
+    )
+}
+
+/// The answer to a request message larger than `limit` bytes (MAX_REQUEST_BYTES).
+pub(super) fn request_too_large(limit: usize) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(
+        "REQUEST_TOO_LARGE",
+        ERROR_DOMAIN,
+        HashMap::from([("limit_bytes".to_string(), limit.to_string())]),
+    );
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        format!("the request message is larger than {limit} bytes"),
+        details,
+    )
+}

@@ -1,5 +1,7 @@
 //! Building and running the server. `build` binds the listener first, so callers (tests on
 //! port 0 included) know the address before anything is served.
+mod connection;
+mod connections;
 mod health;
 mod stores;
 
@@ -7,13 +9,16 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::{
+    server::NamedService,
+    transport::{Identity, Server, ServerTlsConfig},
+};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     auth::{Auth, Policy},
     config::{Config, SmsProvider},
-    grpc::{AuthApi, AuthLayer, MetricsLayer},
+    grpc::{AuthApi, AuthLayer, DeadlineLayer, MetricsLayer, OversizeLayer},
     proto::{self, auth_service_server::AuthServiceServer},
     sms::{ConsoleSender, SmsSender},
     store::{CachedUsers, Database, Redis, Writer},
@@ -119,7 +124,8 @@ impl App {
     }
 
     /// Serves until `shutdown` completes; then health turns NOT_SERVING, new connections are
-    /// refused and calls in flight finish before this returns.
+    /// refused and calls in flight finish before this returns — or, after SHUTDOWN_GRACE_SECONDS,
+    /// are cut off with their connections. The stores are closed after either.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -145,31 +151,31 @@ impl App {
         let addr = self.local_addr();
         let mut server = Server::builder();
         if let Some(identity) = self.tls.clone() {
-            server = server
-                .tls_config(ServerTlsConfig::new().identity(identity))
-                .context("configuring TLS")?;
+            let tls = ServerTlsConfig::new()
+                .identity(identity)
+                .timeout(transport.handshake_timeout);
+            server = server.tls_config(tls).context("configuring TLS")?;
         }
         tracing::info!(%addr, tls = self.tls.is_some(), "phone-auth serving gRPC");
         let keepalive = Some(transport.keepalive_interval).filter(|d| !d.is_zero());
-        let result = server
-            .timeout(transport.request_timeout)
+        let (connections, drain) = connections::bounded(self.listener, transport);
+        let serving = server
             .concurrency_limit_per_connection(transport.concurrency_per_connection)
             .max_concurrent_streams(transport.max_concurrent_streams)
             .http2_keepalive_interval(keepalive)
             .http2_keepalive_timeout(Some(transport.keepalive_timeout))
-            // The first layer is the outermost: metrics see the calls the auth layer handles.
+            // The first layer is the outermost: metrics see the statuses the others answer.
             .layer(MetricsLayer)
+            .layer(DeadlineLayer::new(transport.request_timeout))
+            .layer(OversizeLayer::new(transport.max_request_bytes))
             .layer(AuthLayer::new(self.auth.clone()))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(auth_service)
-            .serve_with_incoming_shutdown(
-                // Nagle's algorithm would hold small gRPC frames back for the peer's delayed ACK
-                // (~40 ms per call); every accepted connection gets TCP_NODELAY.
-                tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true)),
-                drain_on(shutdown, health, probe),
-            )
+            .serve_with_incoming_shutdown(connections, drain_on(shutdown, health, probe, &drain));
+        let result = drain
+            .within(transport.shutdown_grace, serving)
             .await
             .context("gRPC server failed");
         self.writer.close().await;
@@ -192,20 +198,33 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
-/// Completes when `shutdown` does, after flipping every health status to NOT_SERVING.
+/// Completes when `shutdown` does, after flipping every health status to NOT_SERVING, ending
+/// the health Watch streams and closing the connections that have not sent a preface.
 async fn drain_on(
     shutdown: impl Future<Output = ()>,
-    health: HealthReporter,
+    mut health: HealthReporter,
     probe: tokio::task::JoinHandle<()>,
+    drain: &connections::Drain,
 ) {
     shutdown.await;
     // The probe must not flip health back to SERVING while we drain.
     probe.abort();
+    let _ = probe.await;
     tracing::info!("shutting down: health NOT_SERVING, draining calls in flight");
-    health.set_not_serving::<AuthServiceServer<AuthApi>>().await;
+    let auth_service = <AuthServiceServer<AuthApi> as NamedService>::NAME;
+    health
+        .set_service_status(auth_service, ServingStatus::NotServing)
+        .await;
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
+    // tonic-health ends a Watch stream only when its status is cleared; until then each open
+    // Watch is a call in flight that holds the drain. Cleared now, every Watch sends the
+    // NOT_SERVING it has not sent yet and ends with OK (a Check from here on answers NOT_FOUND,
+    // but the listener is closing and open connections get GOAWAY right after this).
+    health.clear_service_status(auth_service).await;
+    health.clear_service_status("").await;
+    drain.begin();
 }
 
 /// Completes on SIGINT or SIGTERM.

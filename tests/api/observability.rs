@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::{TestApp, authed, phone};
 
 /// GET /metrics over a plain TCP connection.
-async fn scrape(addr: std::net::SocketAddr) -> String {
+pub(crate) async fn scrape(addr: std::net::SocketAddr) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
@@ -26,7 +26,7 @@ async fn scrape(addr: std::net::SocketAddr) -> String {
 }
 
 /// The sum of every sample of `name` whose labels contain all of `labels`.
-fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
+pub(crate) fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
     text.lines()
         .filter(|line| line.starts_with(name) && !line.starts_with('#'))
         .filter(|line| line[name.len()..].starts_with(['{', ' ']))

@@ -1,4 +1,10 @@
 //! Health, reflection, limits and shutdown: the parts of the product around the RPCs.
+mod connections;
+mod deadlines;
+mod malformed;
+mod raw_http2;
+mod shutdown;
+
 use std::time::{Duration, Instant};
 
 use phone_auth::proto::RequestCodeRequest;
@@ -28,9 +34,14 @@ async fn health_reports_the_auth_service_serving() {
     }
 }
 
+/// A message over MAX_REQUEST_BYTES is refused RESOURCE_EXHAUSTED (the gRPC guide's code for
+/// a size limit), in our words, and counted so.
 #[tokio::test]
-async fn oversized_requests_are_refused() {
-    let app = TestApp::spawn().await;
+async fn an_oversized_request_is_resource_exhausted() {
+    use tonic_types::StatusExt;
+    let app = TestApp::spawn_with(&[("METRICS_ADDR", "127.0.0.1:0")]).await;
+    let metrics = app.metrics_addr.expect("metrics are served");
+    let before = crate::observability::scrape(metrics).await;
     let result = app
         .client
         .clone()
@@ -39,10 +50,19 @@ async fn oversized_requests_are_refused() {
         })
         .await;
     let status = result.unwrap_err();
-    assert!(
-        matches!(status.code(), Code::OutOfRange | Code::ResourceExhausted),
-        "unexpected status {status:?}"
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "the request message is larger than 16384 bytes"
     );
+    let info = status.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "REQUEST_TOO_LARGE");
+    assert_eq!(info.metadata["limit_bytes"], "16384");
+    let after = crate::observability::scrape(metrics).await;
+    let labels = [r#"method="RequestCode""#, r#"code="RESOURCE_EXHAUSTED""#];
+    let counted =
+        |text: &str| crate::observability::sample(text, "phoneauth_rpc_requests_total", &labels);
+    assert!(counted(&after) - counted(&before) >= 1.0);
 }
 
 #[tokio::test]
@@ -225,9 +245,12 @@ async fn graceful_shutdown_finishes_and_the_port_closes() {
         !in_flight.is_finished(),
         "NOT_SERVING is reported while the call is still in flight"
     );
-    // The open Watch is a call in flight too, and the drain waits for it as long as the client
-    // keeps it open; a well-behaved client goes away once it reads NOT_SERVING.
-    drop(health);
+    // The open Watch would be a call in flight that holds the drain; it ends after NOT_SERVING.
+    let end = tokio::time::timeout(Duration::from_secs(5), health.message()).await;
+    assert!(
+        matches!(end, Ok(Ok(None))),
+        "the Watch ends with OK: {end:?}"
+    );
     app.stop().await;
     assert!(
         delivered_at.elapsed() >= WEBHOOK_DELAY,

@@ -51,15 +51,15 @@ async fn calls_that_never_reach_a_handler_are_counted_with_the_status_they_got()
     let metrics = app.metrics_addr.expect("metrics are served");
     let before = scrape(metrics).await;
 
-    // A varint where VerifyCodeRequest has a string: tonic fails to decode it before any
-    // handler runs, and answers trailers-only (the status in the response headers).
+    // A varint where VerifyCodeRequest has a string: it fails to decode before any handler
+    // runs, and is answered trailers-only (the status in the response headers).
     let junk = LogoutAllResponse {
         revoked_sessions: 7,
     };
     let status = call(&app, "/phoneauth.v1.AuthService/VerifyCode", junk)
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Internal, "{status:?}");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     for path in ["/phoneauth.v1.AuthService/Nope", "/made.up.Service/AnyName"] {
         let status = call(&app, path, LogoutAllResponse::default())
             .await
@@ -75,7 +75,7 @@ async fn calls_that_never_reach_a_handler_are_counted_with_the_status_they_got()
     let moved =
         |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
     let verify = r#"method="VerifyCode""#;
-    assert!(moved(REQUESTS, &[verify, r#"code="INTERNAL""#]) >= 1.0);
+    assert!(moved(REQUESTS, &[verify, r#"code="INVALID_ARGUMENT""#]) >= 1.0);
     assert!(moved(DURATIONS, &[verify]) >= 1.0);
     let unknown = r#"method="unknown""#;
     assert!(moved(REQUESTS, &[unknown, r#"code="UNIMPLEMENTED""#]) >= 2.0);
@@ -88,7 +88,7 @@ async fn calls_that_never_reach_a_handler_are_counted_with_the_status_they_got()
 }
 
 #[tokio::test]
-async fn a_call_cut_off_by_the_server_timeout_is_counted_cancelled() {
+async fn a_call_cut_off_by_the_server_timeout_is_counted_deadline_exceeded() {
     let app = TestApp::spawn_with(&[
         ("METRICS_ADDR", "127.0.0.1:0"),
         ("REQUEST_TIMEOUT_SECONDS", "0.3"),
@@ -98,18 +98,18 @@ async fn a_call_cut_off_by_the_server_timeout_is_counted_cancelled() {
     let before = scrape(metrics).await;
 
     // A request whose message never comes: the call waits for its body until the server's
-    // timeout drops it, and with it the measurement, in the same step that sends CANCELLED.
+    // deadline answers DEADLINE_EXCEEDED (and drops the call).
     let never = Request::new(futures::stream::pending::<RequestCodeRequest>());
     let mut grpc = tonic::client::Grpc::new(app.channel().await);
     grpc.ready().await.unwrap();
     let codec = tonic_prost::ProstCodec::<RequestCodeRequest, LogoutAllResponse>::default();
     let path = PathAndQuery::from_static("/phoneauth.v1.AuthService/RequestCode");
     let status = grpc.client_streaming(never, path, codec).await.unwrap_err();
-    assert_eq!(status.code(), Code::Cancelled, "{status:?}");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
 
     let after = scrape(metrics).await;
     let moved =
         |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
     let method = r#"method="RequestCode""#;
-    assert!(moved(REQUESTS, &[method, r#"code="CANCELLED""#]) >= 1.0);
+    assert!(moved(REQUESTS, &[method, r#"code="DEADLINE_EXCEEDED""#]) >= 1.0);
 }
