@@ -3,6 +3,7 @@
 //!
 //! The database is a new SQLite file per test, or, when TEST_DATABASE_URL names a PostgreSQL
 //! server, a new database on it per test (named `phoneauth_test_<uuid>`).
+mod server_process;
 mod shared_stores;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::oneshot;
 use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 
+pub use server_process::ServerProcess;
 pub use shared_stores::{SharedStore, requires_shared_stores};
 
 pub const ADMIN_PHONE: &str = "+79990001000";

@@ -5,6 +5,7 @@ mod helpers;
 mod api_docs;
 mod attacks;
 mod auth_metadata;
+mod crash;
 mod forwarded_for;
 mod instances;
 mod limits;
