@@ -17,6 +17,7 @@ mod request_code;
 mod set_inviter;
 mod set_inviter_races;
 mod sms_senders;
+mod store_timeouts;
 mod tls;
 mod transport;
 mod verify_code;

@@ -2,7 +2,7 @@
 use sqlx::FromRow;
 
 use super::{
-    database::{Database, db_error, on_pool},
+    database::{Database, db_error, on_pool, pg_bounded},
     rows::{UserRow, paginate},
     writer::{SqliteWrite, Writer, begin_graph_write},
 };
@@ -114,26 +114,26 @@ impl ReferralLinks {
                     .await
                     .map_err(db_error)?
             }
-            Writer::Postgres(pool) => {
-                let mut tx = begin_graph_write(pool).await.map_err(db_error)?;
+            Writer::Postgres(pool) => pg_bounded(pool, async {
+                let mut tx = begin_graph_write(pool).await?;
                 let linked: Option<LinkedRow> = sqlx::query_as(LINK)
                     .bind(code.as_str())
                     .bind(now)
                     .bind(user)
                     .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
+                    .await?;
                 // No trigger here (see COUNT_REFERRAL): the count moves in the same transaction.
                 if let Some(linked) = &linked {
                     sqlx::query(COUNT_REFERRAL)
                         .bind(linked.inviter_id)
                         .execute(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
+                        .await?;
                 }
-                tx.commit().await.map_err(db_error)?;
-                linked
-            }
+                tx.commit().await?;
+                Ok(linked)
+            })
+            .await
+            .map_err(db_error)?,
         };
         if let Some(LinkedRow { user, inviter_id }) = linked {
             return Ok(InviterChange::Set {

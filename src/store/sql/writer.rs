@@ -98,8 +98,9 @@ impl<'a> SqliteWrite<'a> {
     }
 }
 
-/// Runs `$body` with `$conn` bound to an executor that writes: the locked SQLite connection,
-/// or the PostgreSQL pool. Each backend type-checks the body, as with `on_pool!`.
+/// Runs `$body`, a query that yields `Result<_, sqlx::Error>`, with `$conn` bound to an
+/// executor that writes: the locked SQLite connection, or the PostgreSQL pool (where the query
+/// is bounded as in `on_pool!`). Each backend type-checks the body, as with `on_pool!`.
 macro_rules! on_writer {
     ($writer:expr, $conn:ident => $body:expr) => {
         match $writer {
@@ -108,7 +109,9 @@ macro_rules! on_writer {
                 let $conn = write.connection();
                 $body
             }
-            $crate::store::Writer::Postgres($conn) => $body,
+            $crate::store::Writer::Postgres($conn) => {
+                $crate::store::sql::database::pg_bounded($conn, async { $body }).await
+            }
         }
     };
 }
