@@ -20,7 +20,7 @@ pub struct CodeSent {
 impl Auth {
     /// Sends a fresh code to `phone`, replacing any earlier one. Answers the same whether or
     /// not the phone is registered. The code is stored only after the provider accepted the
-    /// message, and a failed delivery refunds every limit it spent.
+    /// message; a delivery that certainly sent nothing refunds every limit it spent.
     #[tracing::instrument(skip(self), fields(phone = %phone))]
     pub async fn request_code(
         &self,
@@ -39,8 +39,13 @@ impl Auth {
 
         let message = self.compose(phone);
         if let Err(error) = self.deliver(&message).await {
-            charge.refund().await;
-            return Err(error);
+            // The limits come back only when the provider certainly sent nothing. A message
+            // that may have gone out may reach the phone: it counts like a sent one. (A code
+            // store failing after the provider accepted keeps the charge too.)
+            if let SmsError::NotSent(_) = error {
+                charge.refund().await;
+            }
+            return Err(unavailable(error, self.sms.name()));
         }
         self.store_code(message.phone, message.code).await
     }
@@ -82,19 +87,12 @@ impl Auth {
     }
 
     /// Hands the message to the provider.
-    async fn deliver(&self, message: &SmsMessage) -> Result<(), AuthError> {
+    async fn deliver(&self, message: &SmsMessage) -> Result<(), SmsError> {
         let provider = self.sms.name();
-        self.sms.send(message).await.map_err(|error| {
+        if let Err(error) = self.sms.send(message).await {
             metrics::counter!(telemetry::SMS_FAILED, "provider" => provider).increment(1);
-            match error {
-                SmsError::Unavailable(source) | SmsError::Rejected(source) => {
-                    AuthError::Unavailable {
-                        what: "SMS delivery",
-                        source: source.context(format!("sender {provider}")),
-                    }
-                }
-            }
-        })?;
+            return Err(error);
+        }
         metrics::counter!(telemetry::SMS_SENT, "provider" => provider).increment(1);
         Ok(())
     }
@@ -119,6 +117,18 @@ impl Auth {
             debug_code: self.sms.reveals_code().then_some(code),
             phone,
         })
+    }
+}
+
+/// A failed delivery as the caller sees it: UNAVAILABLE, sent or not (the log says which).
+fn unavailable(error: SmsError, provider: &str) -> AuthError {
+    let source = match error {
+        SmsError::NotSent(source) => source.context("not sent"),
+        SmsError::MaybeSent(source) => source.context("perhaps sent; limits kept"),
+    };
+    AuthError::Unavailable {
+        what: "SMS delivery",
+        source: source.context(format!("sender {provider}")),
     }
 }
 
