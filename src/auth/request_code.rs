@@ -1,5 +1,8 @@
 //! RequestCode: checks, limits, delivery, and only then a stored code.
-use super::{Auth, limits::Rpc};
+use super::{
+    Auth,
+    limits::{Rpc, Subject},
+};
 use crate::{
     domain::{AuthError, ClientAddr, PhoneNumber, VerificationCode},
     sms::{SmsError, SmsMessage, render_text},
@@ -28,7 +31,10 @@ impl Auth {
         client: ClientAddr,
     ) -> Result<CodeSent, AuthError> {
         self.check_deliverable(&phone)?;
-        let charge = self.limits.admit(Rpc::RequestCode, client, &phone).await?;
+        let charge = self
+            .limits
+            .admit(Rpc::RequestCode, client, Subject::Phone(&phone))
+            .await?;
 
         if let Some(code) = self.policy.test_phone_codes.get(phone.as_e164()) {
             // Fixed code for reviewers and end-to-end tests: no SMS, so the limiter spent no SMS

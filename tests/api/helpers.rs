@@ -318,6 +318,8 @@ pub fn test_config(backing: &Backing, vars: &[(&str, &str)]) -> Config {
         ("REQUEST_CODE_PER_IP_BURST", "1000000"),
         ("VERIFY_CODE_PER_IP_BURST", "1000000"),
         ("SMS_BUDGET_PER_WINDOW", "1000000"),
+        ("SET_INVITER_PER_USER", "1000000"),
+        ("SET_INVITER_PER_IP_BURST", "1000000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -142,22 +142,23 @@ impl ReferralLinks {
             });
         }
         // Nothing was linked. Every condition is monotonic (codes and links are never removed),
-        // so what made the statement refuse still holds when asked now.
+        // so what made the statement refuse still holds when asked now. An inviter already set
+        // is named first, whatever the code: a linked account cannot probe which codes exist.
         let diagnosis: Diagnosis = on_pool!(&self.db, pool => {
             sqlx::query_as(DIAGNOSE).bind(code.as_str()).bind(user).fetch_one(pool).await
         })
         .map_err(db_error)?;
         Ok(match diagnosis {
+            Diagnosis {
+                current: Some(current),
+                ..
+            } => InviterChange::AlreadySet(InviteCode::from_trusted(current)),
             Diagnosis { inviter: None, .. } => InviterChange::CodeNotFound,
             Diagnosis {
                 inviter: Some(inviter),
                 ..
             } if inviter == user => InviterChange::OwnCode,
-            Diagnosis {
-                current: Some(current),
-                ..
-            } => InviterChange::AlreadySet(InviteCode::from_trusted(current)),
-            Diagnosis { current: None, .. } => InviterChange::WouldCycle,
+            Diagnosis { .. } => InviterChange::WouldCycle,
         })
     }
 
