@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn masked_phones_keep_the_country_a_few_digits_and_the_last_two() {
         assert_eq!(mask_phone("+79123456789"), "+7912*****89");
-        assert_eq!(mask_phone("+14155550123"), "+1415****23");
+        assert_eq!(mask_phone("+14155550123"), "+1415*****23");
         assert_eq!(mask_phone("+4930123"), "+49***23");
     }
 }
