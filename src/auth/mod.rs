@@ -130,12 +130,25 @@ impl Auth {
         })
     }
 
-    /// Publishes the sizes of the in-memory stores as gauges (Redis reports its own).
-    pub fn record_store_sizes(&self) {
-        if let Some(sessions) = self.sessions.entry_count() {
+    /// Removes expired entries from the in-memory stores, then publishes their sizes as gauges
+    /// (Redis expires and reports its own). Without the removal the gauges stay where the last
+    /// write left them: 15,635 pending codes were reported for 90 s after all had expired.
+    /// The removal walks moka's queues, so it runs on a blocking thread.
+    pub async fn record_store_sizes(&self) {
+        let (codes, sessions) = (self.codes.clone(), self.sessions.clone());
+        let counted = tokio::task::spawn_blocking(move || {
+            codes.remove_expired();
+            sessions.remove_expired();
+            (codes.entry_count(), sessions.entry_count())
+        })
+        .await;
+        let Ok((codes, sessions)) = counted else {
+            return;
+        };
+        if let Some(sessions) = sessions {
             metrics::gauge!(crate::telemetry::SESSIONS_LIVE).set(sessions as f64);
         }
-        if let Some(codes) = self.codes.entry_count() {
+        if let Some(codes) = codes {
             metrics::gauge!(crate::telemetry::CODES_PENDING).set(codes as f64);
         }
     }

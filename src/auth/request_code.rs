@@ -1,5 +1,8 @@
 //! RequestCode: checks, limits, delivery, and only then a stored code.
-use super::{Auth, limits::Rpc};
+use super::{
+    Auth,
+    limits::{Rpc, Subject},
+};
 use crate::{
     domain::{AuthError, ClientAddr, PhoneNumber, VerificationCode},
     sms::{SmsError, SmsMessage, render_text},
@@ -20,7 +23,7 @@ pub struct CodeSent {
 impl Auth {
     /// Sends a fresh code to `phone`, replacing any earlier one. Answers the same whether or
     /// not the phone is registered. The code is stored only after the provider accepted the
-    /// message, and a failed delivery refunds every limit it spent.
+    /// message; a delivery that certainly sent nothing refunds every limit it spent.
     #[tracing::instrument(skip(self), fields(phone = %phone))]
     pub async fn request_code(
         &self,
@@ -28,7 +31,10 @@ impl Auth {
         client: ClientAddr,
     ) -> Result<CodeSent, AuthError> {
         self.check_destination(&phone)?;
-        let charge = self.limits.admit(Rpc::RequestCode, client, &phone).await?;
+        let charge = self
+            .limits
+            .admit(Rpc::RequestCode, client, Subject::Phone(&phone))
+            .await?;
 
         if let Some(code) = self.policy.test_phone_codes.get(phone.as_e164()) {
             // Fixed code for reviewers and end-to-end tests: no SMS, so the limiter spent no SMS
@@ -39,8 +45,13 @@ impl Auth {
 
         let message = self.compose(phone);
         if let Err(error) = self.deliver(&message).await {
-            charge.refund().await;
-            return Err(error);
+            // The limits come back only when the provider certainly sent nothing. A message
+            // that may have gone out may reach the phone: it counts like a sent one. (A code
+            // store failing after the provider accepted keeps the charge too.)
+            if let SmsError::NotSent(_) = error {
+                charge.refund().await;
+            }
+            return Err(unavailable(error, self.sms.name()));
         }
         self.store_code(message.phone, message.code).await
     }
@@ -82,19 +93,12 @@ impl Auth {
     }
 
     /// Hands the message to the provider.
-    async fn deliver(&self, message: &SmsMessage) -> Result<(), AuthError> {
+    async fn deliver(&self, message: &SmsMessage) -> Result<(), SmsError> {
         let provider = self.sms.name();
-        self.sms.send(message).await.map_err(|error| {
+        if let Err(error) = self.sms.send(message).await {
             metrics::counter!(telemetry::SMS_FAILED, "provider" => provider).increment(1);
-            match error {
-                SmsError::Unavailable(source) | SmsError::Rejected(source) => {
-                    AuthError::Unavailable {
-                        what: "SMS delivery",
-                        source: source.context(format!("sender {provider}")),
-                    }
-                }
-            }
-        })?;
+            return Err(error);
+        }
         metrics::counter!(telemetry::SMS_SENT, "provider" => provider).increment(1);
         Ok(())
     }
@@ -119,6 +123,18 @@ impl Auth {
             debug_code: self.sms.reveals_code().then_some(code),
             phone,
         })
+    }
+}
+
+/// A failed delivery as the caller sees it: UNAVAILABLE, sent or not (the log says which).
+fn unavailable(error: SmsError, provider: &str) -> AuthError {
+    let source = match error {
+        SmsError::NotSent(source) => source.context("not sent"),
+        SmsError::MaybeSent(source) => source.context("perhaps sent; limits kept"),
+    };
+    AuthError::Unavailable {
+        what: "SMS delivery",
+        source: source.context(format!("sender {provider}")),
     }
 }
 

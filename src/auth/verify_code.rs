@@ -1,5 +1,9 @@
 //! VerifyCode, Logout and LogoutAll.
-use super::{Auth, limits::Rpc, profile::ProfilePage};
+use super::{
+    Auth,
+    limits::{Rpc, Subject},
+    profile::ProfilePage,
+};
 use crate::{
     domain::{
         AuthError, Caller, ClientAddr, PhoneNumber, SessionToken, UnixMicros, VerificationCode,
@@ -30,7 +34,10 @@ impl Auth {
         code: VerificationCode,
         client: ClientAddr,
     ) -> Result<LoggedIn, AuthError> {
-        let wrong_code_slot = self.limits.admit(Rpc::VerifyCode, client, &phone).await?;
+        let wrong_code_slot = self
+            .limits
+            .admit(Rpc::VerifyCode, client, Subject::Phone(&phone))
+            .await?;
         let digest = self.key.code_digest(&phone, &code);
         let checked = match self.codes.check(phone.as_e164(), digest).await {
             Ok(checked) => checked,

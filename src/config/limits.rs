@@ -24,6 +24,17 @@ pub struct LimitsConfig {
     /// SMS sent by the whole service per `sms_budget_window` before the breaker opens.
     pub sms_budget: u32,
     pub sms_budget_window: Duration,
+    /// SetInviter calls per signed-in user per `set_inviter_per_user_window`: each call is a
+    /// guess at an invite code, so this bounds how many codes one account can probe.
+    pub set_inviter_per_user: u32,
+    pub set_inviter_per_user_window: Duration,
+    /// Token bucket of SetInviter calls per client address (across accounts).
+    pub set_inviter_per_ip_burst: u32,
+    pub set_inviter_per_ip_per_minute: f64,
+    /// REFERRAL_PHONES=masked: GetProfile, VerifyCode and SetInviter show referrals' numbers
+    /// as `+7912*****89`; `full` (the default, as the original task lists the phones) shows
+    /// them whole. Kept with the limits as another bound on what one account can harvest.
+    pub mask_referral_phones: bool,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -50,6 +61,25 @@ impl LimitsConfig {
             verify_code_per_ip_per_minute: env.positive("VERIFY_CODE_PER_IP_PER_MINUTE", 30.0)?,
             sms_budget: env.number("SMS_BUDGET_PER_WINDOW", 1000, 1..=1_000_000_000)? as u32,
             sms_budget_window: env.seconds("SMS_BUDGET_WINDOW_SECONDS", 3600)?,
+            set_inviter_per_user: env.number("SET_INVITER_PER_USER", 10, 1..=1_000_000)? as u32,
+            set_inviter_per_user_window: env
+                .seconds("SET_INVITER_PER_USER_WINDOW_SECONDS", 3600)?,
+            set_inviter_per_ip_burst: env.number(
+                "SET_INVITER_PER_IP_BURST",
+                10,
+                1..=1_000_000_000,
+            )? as u32,
+            set_inviter_per_ip_per_minute: env.positive("SET_INVITER_PER_IP_PER_MINUTE", 5.0)?,
+            mask_referral_phones: env.parse_with(
+                "REFERRAL_PHONES",
+                "full",
+                "full or masked",
+                |v| match v.to_ascii_lowercase().as_str() {
+                    "full" => Some(false),
+                    "masked" => Some(true),
+                    _ => None,
+                },
+            )?,
             trusted_proxies: env.parse_with(
                 "TRUSTED_PROXIES",
                 "",

@@ -21,8 +21,13 @@ pub enum AuthError {
     #[error("{0}")]
     PermissionDenied(&'static str),
 
-    #[error("no user has invite code {0}")]
-    InviteCodeNotFound(String),
+    /// No user has the code; `None` when the input could not be a code at all. Such input is
+    /// never echoed: it may hold anything, NUL and invisible characters included.
+    #[error("{}", match .0 {
+        Some(code) => format!("no user has invite code {code}"),
+        None => "no user has that invite code".to_string(),
+    })]
+    InviteCodeNotFound(Option<InviteCode>),
 
     #[error("invited_by is your own invite code; enter the code of the person who invited you")]
     OwnInviteCode,

@@ -31,6 +31,8 @@ pub enum Authentication {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rejection {
     Missing,
+    /// More than one `authorization` entry: which one counts would be a guess.
+    Repeated,
     Malformed,
     UnknownOrExpired,
     StoreUnavailable,
@@ -41,6 +43,9 @@ impl From<Rejection> for AuthError {
         match rejection {
             Rejection::Missing => AuthError::Unauthenticated(
                 "missing session token: send metadata `authorization: Bearer <session_token>` from VerifyCode",
+            ),
+            Rejection::Repeated => AuthError::Unauthenticated(
+                "more than one authorization metadata entry: send exactly one `Bearer <session_token>`",
             ),
             Rejection::Malformed => AuthError::Unauthenticated(
                 "the authorization metadata must be `Bearer <session_token>` with a token from VerifyCode",
@@ -108,8 +113,17 @@ where
         }
         let auth = self.auth.clone();
         Box::pin(async move {
-            let header = request.headers().get(http::header::AUTHORIZATION).cloned();
-            let outcome = authenticate(&auth, header.as_ref()).await;
+            let mut headers = request
+                .headers()
+                .get_all(http::header::AUTHORIZATION)
+                .iter();
+            let (header, another) = (headers.next().cloned(), headers.next().is_some());
+            let outcome = match another {
+                // A proxy and a client may each add one; taking either could log in the
+                // wrong party, so the call is refused.
+                true => Authentication::Rejected(Rejection::Repeated),
+                false => authenticate(&auth, header.as_ref()).await,
+            };
             request.extensions_mut().insert(outcome);
             inner.call(request).await
         })

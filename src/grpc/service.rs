@@ -96,13 +96,14 @@ impl AuthService for AuthApi {
             Err(InviteCodeError::Empty) => {
                 return Err(AuthError::invalid("invited_by", InviteCodeError::Empty).into());
             }
-            // A string that cannot be any code names no user: answer as for an unknown code.
+            // A string that cannot be any code names no user: answer as for an unknown code,
+            // without repeating what was sent.
             Err(InviteCodeError::Malformed) => {
-                let shown: String = input.trim().chars().take(32).collect();
-                return Err(AuthError::InviteCodeNotFound(shown).into());
+                return Err(AuthError::InviteCodeNotFound(None).into());
             }
         };
-        let profile = self.auth.set_inviter(&caller, code).await?;
+        let client = client_addr(&request, &self.trusted_proxies);
+        let profile = self.auth.set_inviter(&caller, code, client).await?;
         Ok(Response::new(profile.into()))
     }
 

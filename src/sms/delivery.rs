@@ -1,5 +1,7 @@
-//! What every HTTP sender shares: one client, a timeout per attempt, and retries of transient
-//! failures with jittered exponential backoff inside an overall deadline.
+//! What every HTTP sender shares: one client, a timeout per attempt, and retries of failures
+//! that certainly sent nothing, with jittered exponential backoff inside an overall deadline.
+//! A request that may have reached the provider is never sent again: a retry could deliver
+//! the code twice (and charge twice).
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -21,21 +23,28 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(100);
 pub(super) enum Verdict {
     /// Accepted, with the provider's message id when it gave one.
     Accepted(Option<String>),
-    /// A transient failure (5xx, 429, "try later"): worth another attempt.
+    /// Not sent, for now (429, 503, "try later"): worth another attempt.
     Retry(String),
     /// Refused for good (bad number, credentials, balance…): never retried.
     Rejected(String),
-    /// An answer that cannot be read. The message may have gone out, so it is not sent again.
-    Unreadable(String),
+    /// An answer that leaves open whether the message went out: unreadable, or a server error
+    /// other than 503 (500, 502, 504: the provider, or a gateway in front of it, may have
+    /// failed after taking the message). Never sent again: a retry could deliver it twice.
+    MaybeSent(String),
 }
 
 impl Verdict {
-    /// The verdict a bare HTTP status gives: 2xx accepted, 5xx and 429 retried, others refused.
+    /// The verdict a bare HTTP status gives: 2xx accepted; 429 and 503 (the request was not
+    /// served) retried; other 5xx perhaps sent; other statuses refused.
     pub(super) fn from_status(status: StatusCode) -> Self {
         if status.is_success() {
             Verdict::Accepted(None)
-        } else if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        } else if status == StatusCode::SERVICE_UNAVAILABLE
+            || status == StatusCode::TOO_MANY_REQUESTS
+        {
             Verdict::Retry(format!("HTTP {status}"))
+        } else if status.is_server_error() {
+            Verdict::MaybeSent(format!("HTTP {status}"))
         } else {
             Verdict::Rejected(format!("HTTP {status}"))
         }
@@ -88,7 +97,10 @@ impl Delivery {
                     let body = response.bytes().await.unwrap_or_default();
                     read(status, &body)
                 }
-                Err(error) => Verdict::Retry(describe(&error, timeout)),
+                // Only a failed connect certainly sent nothing. A timeout or a broken
+                // connection after that may have left the request with the provider.
+                Err(error) if error.is_connect() => Verdict::Retry(describe(&error, timeout)),
+                Err(error) => Verdict::MaybeSent(describe(&error, timeout)),
             };
             let why = match verdict {
                 Verdict::Accepted(id) => {
@@ -102,18 +114,18 @@ impl Delivery {
                 }
                 Verdict::Rejected(why) => {
                     tracing::warn!(provider, attempt, error = %why, "SMS refused; not retried");
-                    return Err(SmsError::Rejected(anyhow!("{provider}: {why}")));
+                    return Err(SmsError::NotSent(anyhow!("{provider}: {why}")));
                 }
-                Verdict::Unreadable(why) => {
-                    tracing::warn!(provider, attempt, error = %why, "SMS answer unreadable; not retried");
-                    return Err(SmsError::Unavailable(anyhow!("{provider}: {why}")));
+                Verdict::MaybeSent(why) => {
+                    tracing::warn!(provider, attempt, error = %why, "SMS perhaps sent; not retried");
+                    return Err(SmsError::MaybeSent(anyhow!("{provider}: {why}")));
                 }
                 Verdict::Retry(why) => why,
             };
             let pause = backoff(attempt);
             if Instant::now() + pause + MIN_ATTEMPT > deadline {
                 tracing::warn!(provider, attempt, error = %why, "SMS attempt failed; deadline reached");
-                return Err(SmsError::Unavailable(anyhow!(
+                return Err(SmsError::NotSent(anyhow!(
                     "{provider}: {why} (gave up after {attempt} attempts)"
                 )));
             }
@@ -181,11 +193,18 @@ mod tests {
             Verdict::from_status(StatusCode::NO_CONTENT),
             Verdict::Accepted(None)
         );
-        for retried in [500, 502, 503, 504, 429] {
+        for retried in [503, 429] {
             let status = StatusCode::from_u16(retried).unwrap();
             assert!(
                 matches!(Verdict::from_status(status), Verdict::Retry(_)),
                 "{retried}"
+            );
+        }
+        for maybe_sent in [500, 502, 504] {
+            let status = StatusCode::from_u16(maybe_sent).unwrap();
+            assert!(
+                matches!(Verdict::from_status(status), Verdict::MaybeSent(_)),
+                "{maybe_sent}"
             );
         }
         for refused in [400, 401, 403, 404, 408, 422, 301] {

@@ -25,15 +25,20 @@ pub struct SmsMessage {
     pub expires_at: UnixMicros,
 }
 
-/// Why a message was not delivered.
+/// Why a message was not delivered, split by what matters to the limits it spent: whether the
+/// SMS might still reach the phone.
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
-    /// The provider could not be reached or failed; worth retrying later.
-    #[error("SMS provider unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// The provider refused the message (bad number, bad credentials…); retrying won't help.
-    #[error("SMS provider refused the message")]
-    Rejected(#[source] anyhow::Error),
+    /// Certainly not sent: the provider could not be reached before a byte of the request was
+    /// sent, or it answered with a documented refusal or "not now" (4xx, 429, 503, SMS.ru's
+    /// error codes). Giving the limits back is safe.
+    #[error("SMS not sent")]
+    NotSent(#[source] anyhow::Error),
+    /// Perhaps sent: the request may have reached the provider (no answer in time, an answer
+    /// that cannot be read, a server error other than 503). The message may still arrive, so
+    /// it is neither sent again nor does it give its limits back.
+    #[error("SMS perhaps sent")]
+    MaybeSent(#[source] anyhow::Error),
 }
 
 /// Something that delivers a code to a phone.

@@ -78,7 +78,7 @@ fn read(status: StatusCode, body: &[u8], to: &str) -> Verdict {
         return Verdict::from_status(status);
     }
     let Ok(answer) = serde_json::from_slice::<Answer>(body) else {
-        return Verdict::Unreadable(format!("HTTP {status} without an SMS.ru JSON answer"));
+        return Verdict::MaybeSent(format!("HTTP {status} without an SMS.ru JSON answer"));
     };
     if answer.status != "OK" {
         return by_code(&answer, "request");
@@ -86,7 +86,7 @@ fn read(status: StatusCode, body: &[u8], to: &str) -> Verdict {
     let number = match answer.sms.get(to) {
         Some(number) => number,
         None if answer.sms.len() == 1 => answer.sms.values().next().expect("one entry"),
-        None => return Verdict::Unreadable("no result for the number".into()),
+        None => return Verdict::MaybeSent("no result for the number".into()),
     };
     match number.status.as_str() {
         "OK" => Verdict::Accepted(number.sms_id.clone()),
@@ -151,10 +151,10 @@ mod tests {
 
     #[test]
     fn an_answer_that_cannot_be_read_is_not_retried() {
-        assert!(matches!(read_ok("<html>"), Verdict::Unreadable(_)));
+        assert!(matches!(read_ok("<html>"), Verdict::MaybeSent(_)));
         assert!(matches!(
             read_ok(r#"{"status": "OK", "sms": {}}"#),
-            Verdict::Unreadable(_)
+            Verdict::MaybeSent(_)
         ));
         assert!(matches!(
             read(StatusCode::SERVICE_UNAVAILABLE, b"", TO),

@@ -96,6 +96,7 @@ fn read(status: StatusCode, body: &[u8]) -> Verdict {
     match Verdict::from_status(status) {
         Verdict::Retry(why) => Verdict::Retry(why + &detail),
         Verdict::Rejected(why) => Verdict::Rejected(why + &detail),
+        Verdict::MaybeSent(why) => Verdict::MaybeSent(why + &detail),
         other => other,
     }
 }
@@ -127,7 +128,7 @@ mod tests {
         );
         assert!(matches!(
             read(StatusCode::BAD_GATEWAY, b"<html>"),
-            Verdict::Retry(why) if why == "HTTP 502 Bad Gateway"
+            Verdict::MaybeSent(why) if why == "HTTP 502 Bad Gateway"
         ));
     }
 }

@@ -69,7 +69,7 @@ impl SmsSender for WebhookSender {
             message: &message.text,
             expires_at: humantime::format_rfc3339_seconds(expires_at).to_string(),
         })
-        .map_err(|e| SmsError::Rejected(anyhow::Error::new(e).context("encoding the event")))?;
+        .map_err(|e| SmsError::NotSent(anyhow::Error::new(e).context("encoding the event")))?;
         let build = |client: &reqwest::Client| {
             // Signed anew per attempt, so a retry carries a fresh timestamp.
             let timestamp = SystemTime::now()

@@ -24,7 +24,7 @@ pub(super) async fn probe(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        auth.record_store_sizes();
+        auth.record_store_sizes().await;
         let db_ok = tokio::time::timeout(interval.max(Duration::from_secs(1)), db.ping()).await;
         let problem = match db_ok {
             Ok(Ok(())) => None,

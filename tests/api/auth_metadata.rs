@@ -103,3 +103,21 @@ async fn sessions_are_not_shared_between_servers_with_different_keys() {
         "unknown",
     );
 }
+
+/// Two `authorization` entries (say, one added by a proxy and one by the client) are refused
+/// rather than resolved by taking the first.
+#[tokio::test]
+async fn two_authorization_entries_are_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.login("+79123456789").await;
+    let mut request = Request::new(GetProfileRequest::default());
+    for value in [format!("Bearer {}", user.token), "Bearer other".to_string()] {
+        let value: MetadataValue<_> = value.parse().unwrap();
+        request.metadata_mut().append("authorization", value);
+    }
+    assert_status(
+        app.client.clone().get_profile(request).await,
+        Code::Unauthenticated,
+        "more than one authorization",
+    );
+}

@@ -302,28 +302,34 @@ pub fn bad_request_field(status: &Status) -> Option<String> {
         .map(|v| v.field.clone())
 }
 
+/// The settings every test server starts with, in process or as the real binary. Throttles are
+/// raised so that functional tests are not throttled; the tests in limits.rs and attacks.rs set
+/// the ones they exercise.
+pub const TEST_DEFAULTS: &[(&str, &str)] = &[
+    (
+        "SECRET_KEY",
+        "test-secret-key-that-is-at-least-32-bytes-long",
+    ),
+    // Port 0, so that no two tests race for a port.
+    ("LISTEN_ADDR", "127.0.0.1:0"),
+    ("ADMIN_PHONES", ADMIN_PHONE),
+    ("DB_MAX_CONNECTIONS", "4"),
+    ("RESEND_INTERVAL_SECONDS", "0"),
+    ("CODES_PER_PHONE", "1000000"),
+    ("WRONG_CODES_PER_PHONE", "1000000"),
+    ("REQUEST_CODE_PER_IP_BURST", "1000000"),
+    ("VERIFY_CODE_PER_IP_BURST", "1000000"),
+    ("SMS_BUDGET_PER_WINDOW", "1000000"),
+    ("SET_INVITER_PER_USER", "1000000"),
+    ("SET_INVITER_PER_IP_BURST", "1000000"),
+];
+
 /// The test defaults, then the backing, then the test's own settings.
 pub fn test_config(backing: &Backing, vars: &[(&str, &str)]) -> Config {
-    let mut env: HashMap<String, String> = [
-        (
-            "SECRET_KEY",
-            "test-secret-key-that-is-at-least-32-bytes-long",
-        ),
-        ("LISTEN_ADDR", "127.0.0.1:0"),
-        ("ADMIN_PHONES", ADMIN_PHONE),
-        ("DB_MAX_CONNECTIONS", "4"),
-        // Throttles are raised so that functional tests are not throttled; the tests in
-        // limits.rs and attacks.rs set the ones they exercise.
-        ("RESEND_INTERVAL_SECONDS", "0"),
-        ("CODES_PER_PHONE", "1000000"),
-        ("WRONG_CODES_PER_PHONE", "1000000"),
-        ("REQUEST_CODE_PER_IP_BURST", "1000000"),
-        ("VERIFY_CODE_PER_IP_BURST", "1000000"),
-        ("SMS_BUDGET_PER_WINDOW", "1000000"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let mut env: HashMap<String, String> = TEST_DEFAULTS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     env.extend(backing.vars());
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let mut config =

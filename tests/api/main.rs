@@ -20,6 +20,7 @@ mod safe_defaults;
 mod set_inviter;
 mod set_inviter_races;
 mod sms_senders;
+mod store_timeouts;
 mod tls;
 mod transport;
 mod verify_code;

@@ -105,3 +105,27 @@ async fn page_sizes_above_the_maximum_are_capped() {
         .into_inner();
     assert_eq!(page.referrals.len(), 1);
 }
+
+/// REFERRAL_PHONES=masked hides most of each referral's number wherever a profile is answered;
+/// the caller's own number stays whole.
+#[tokio::test]
+async fn referral_phones_can_be_masked() {
+    let app = TestApp::spawn_with(&[("REFERRAL_PHONES", "masked")]).await;
+    let inviter = app.login("+79120000001").await;
+    let user = app.login("+79123456789").await;
+    let linked = app
+        .set_inviter(&user.token, &inviter.profile.invite_code)
+        .await
+        .unwrap();
+    assert_eq!(linked.phone_number, "+79123456789");
+
+    let profile = app.profile(&inviter.token).await.unwrap();
+    assert_eq!(profile.phone_number, "+79120000001");
+    assert_eq!(profile.referrals[0].phone_number, "+7912*****89");
+    let code = app.request_code("+79120000001").await;
+    let login = app.verify("+79120000001", &code).await.unwrap();
+    assert_eq!(
+        login.profile.unwrap().referrals[0].phone_number,
+        "+7912*****89"
+    );
+}

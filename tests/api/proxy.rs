@@ -1,6 +1,7 @@
 //! A TCP proxy the test controls, to take a dependency "down" without touching the machine's
 //! shared PostgreSQL or Redis: `cut` drops every open connection and refuses new ones until
-//! `restore`.
+//! `restore`; `blackhole` keeps connections open (and accepts new ones) but forwards nothing,
+//! as a dead route or a hung server does, so that only the client's own timeouts end a call.
 use std::net::SocketAddr;
 
 use tokio::{
@@ -8,9 +9,27 @@ use tokio::{
     sync::watch,
 };
 
+/// What the proxy does with traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Up,
+    /// Connections are closed at once.
+    Cut,
+    /// Connections stay open and silent.
+    Blackhole,
+    /// Open connections are closed; new ones are accepted and stay silent.
+    ResetThenBlackhole,
+}
+
+impl Mode {
+    fn is_silent(self) -> bool {
+        matches!(self, Mode::Blackhole | Mode::ResetThenBlackhole)
+    }
+}
+
 pub struct Proxy {
     pub addr: SocketAddr,
-    up: watch::Sender<bool>,
+    mode: watch::Sender<Mode>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -18,38 +37,65 @@ impl Proxy {
     pub async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (up, watch) = watch::channel(true);
+        let (mode, watch) = watch::channel(Mode::Up);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
-                if !*watch.borrow() {
-                    drop(client); // down: refuse by closing at once
-                    continue;
-                }
-                let mut down = watch.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    let mut client = client;
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = down.wait_for(|up| !*up) => {} // cut: both sockets drop here
+                let mut changes = watch.clone();
+                let now = *watch.borrow();
+                match now {
+                    Mode::Cut => drop(client), // down: refuse by closing at once
+                    Mode::Blackhole | Mode::ResetThenBlackhole => {
+                        tokio::spawn(async move {
+                            // Held open, never answered, until the mode changes.
+                            let _ = changes.wait_for(|mode| !mode.is_silent()).await;
+                            drop(client);
+                        });
                     }
-                });
+                    Mode::Up => {
+                        tokio::spawn(async move {
+                            let Ok(mut server) = TcpStream::connect(upstream).await else {
+                                return;
+                            };
+                            let mut client = client;
+                            let stopped = tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => None,
+                                mode = changes.wait_for(|mode| *mode != Mode::Up) => mode.ok().map(|m| *m),
+                            };
+                            if stopped == Some(Mode::Blackhole) {
+                                // Both sockets stay open, and nothing more is copied.
+                                let _ = changes.wait_for(|mode| !mode.is_silent()).await;
+                            }
+                            // cut (or the end of a blackhole): both sockets drop here
+                        });
+                    }
+                }
             }
         });
-        Self { addr, up, task }
+        Self { addr, mode, task }
     }
 
     pub fn cut(&self) {
-        self.up.send_replace(false);
+        self.mode.send_replace(Mode::Cut);
+    }
+
+    /// Stops forwarding without closing anything: open connections go silent and new ones are
+    /// accepted but never answered.
+    pub fn blackhole(&self) {
+        self.mode.send_replace(Mode::Blackhole);
+    }
+
+    /// Closes the open connections, then accepts new ones and never answers them: a server
+    /// that went away behind a route that now drops everything. Clients must reconnect, and
+    /// each reconnect hangs.
+    pub fn reset_then_blackhole(&self) {
+        self.mode.send_replace(Mode::ResetThenBlackhole);
     }
 
     pub fn restore(&self) {
-        self.up.send_replace(true);
+        self.mode.send_replace(Mode::Up);
     }
 }
 

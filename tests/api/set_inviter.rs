@@ -1,6 +1,6 @@
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_status, bad_request_field, phone};
+use crate::helpers::{TestApp, assert_status, bad_request_field, phone, retry_delay};
 
 #[tokio::test]
 async fn set_inviter_links_the_caller_and_returns_the_new_profile() {
@@ -32,11 +32,11 @@ async fn an_unknown_code_is_not_found() {
         Code::NotFound,
         unused,
     );
-    // Strings that cannot be a code at all name no user either.
+    // Strings that cannot be a code at all name no user either (and are not echoed).
     assert_status(
         app.set_inviter(&user.token, "NOPE00").await,
         Code::NotFound,
-        "NOPE00",
+        "invite code",
     );
     assert_eq!(app.profile(&user.token).await.unwrap().invited_by, "");
 }
@@ -126,4 +126,99 @@ async fn a_link_that_would_close_a_cycle_is_failed_precondition() {
     app.set_inviter(&a.token, &d.profile.invite_code)
         .await
         .unwrap();
+}
+
+/// Each SetInviter is a guess at an invite code: one account gets SET_INVITER_PER_USER of
+/// them per window, and a refused call says when to retry.
+#[tokio::test]
+async fn set_inviter_is_limited_per_user() {
+    let app = TestApp::spawn_with(&[("SET_INVITER_PER_USER", "3")]).await;
+    let user = app.login(&phone(1)).await;
+    for guess in ["ZZZZZ2", "ZZZZZ3", "ZZZZZ4"] {
+        assert_status(
+            app.set_inviter(&user.token, guess).await,
+            Code::NotFound,
+            "invite code",
+        );
+    }
+    let status = assert_status(
+        app.set_inviter(&user.token, "ZZZZZ5").await,
+        Code::ResourceExhausted,
+        "too many SetInviter calls for this account",
+    );
+    assert!(retry_delay(&status) > std::time::Duration::ZERO);
+    // Another account has its own budget.
+    let other = app.login(&phone(2)).await;
+    let inviter = app.login(&phone(3)).await;
+    app.set_inviter(&other.token, &inviter.profile.invite_code)
+        .await
+        .expect("another account is not throttled");
+}
+
+/// Many accounts behind one address share its bucket, so new accounts buy no new guesses.
+#[tokio::test]
+async fn set_inviter_is_limited_per_client_address() {
+    let app = TestApp::spawn_with(&[
+        ("SET_INVITER_PER_IP_BURST", "2"),
+        ("SET_INVITER_PER_IP_PER_MINUTE", "0.001"),
+    ])
+    .await;
+    for n in 0..2 {
+        let user = app.login(&phone(n)).await;
+        assert_status(
+            app.set_inviter(&user.token, "ZZZZZ2").await,
+            Code::NotFound,
+            "invite code",
+        );
+    }
+    let third = app.login(&phone(2)).await;
+    assert_status(
+        app.set_inviter(&third.token, "ZZZZZ2").await,
+        Code::ResourceExhausted,
+        "too many SetInviter calls from your network address",
+    );
+}
+
+/// Once an inviter is set, every code answers ALREADY_EXISTS: a linked account cannot tell
+/// codes that exist from codes that do not.
+#[tokio::test]
+async fn a_linked_account_cannot_tell_which_codes_exist() {
+    let app = TestApp::spawn().await;
+    let inviter = app.login(&phone(0)).await;
+    let other = app.login(&phone(1)).await;
+    let user = app.login(&phone(2)).await;
+    app.set_inviter(&user.token, &inviter.profile.invite_code)
+        .await
+        .unwrap();
+    let unused = ["ZZZZZZ", "YYYYYY"]
+        .into_iter()
+        .find(|code| *code != inviter.profile.invite_code && *code != other.profile.invite_code)
+        .unwrap();
+    for code in [unused, other.profile.invite_code.as_str()] {
+        assert_status(
+            app.set_inviter(&user.token, code).await,
+            Code::AlreadyExists,
+            "already set",
+        );
+    }
+}
+
+/// The NOT_FOUND answer to a string that cannot be a code does not repeat it: it may carry
+/// NUL, zero-width or other characters that have no place in a message or a log.
+#[tokio::test]
+async fn a_malformed_code_is_not_echoed() {
+    let app = TestApp::spawn().await;
+    let user = app.login(&phone(1)).await;
+    for input in ["AB\0CDE", "ABC\u{200B}DEF", "<script>", "NOPE00"] {
+        let status = assert_status(
+            app.set_inviter(&user.token, input).await,
+            Code::NotFound,
+            "invite code",
+        );
+        let message = status.message();
+        assert!(
+            !message.contains(input) && !message.contains('\0') && !message.contains('\u{200B}'),
+            "{message:?} echoes {input:?}"
+        );
+    }
 }

@@ -1,7 +1,10 @@
 //! SetInviter under concurrency: the database must referee, not a check-then-write.
+use sqlx::{Connection, Executor, PgConnection};
 use tonic::Code;
 
-use crate::helpers::{LoggedIn, TestApp, all_at_once, phone};
+use crate::helpers::{
+    Backing, LoggedIn, SharedStore, TestApp, all_at_once, phone, requires_shared_stores,
+};
 
 async fn set_concurrently(
     app: &TestApp,
@@ -57,11 +60,40 @@ async fn parallel_set_inviter_calls_for_one_user_store_exactly_one_inviter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mutual_set_inviter_at_the_same_instant_lets_exactly_one_link_through() {
     let app = TestApp::spawn().await;
-    for round in 0..10 {
+    race_mutual_links(&app, 10).await;
+}
+
+/// A database whose default isolation is stricter than READ COMMITTED must not weaken the
+/// graph lock: the write pins its own level, so A→B against B→A still lets exactly one through,
+/// and neither fails with a serialization error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mutual_set_inviter_lets_exactly_one_link_through_under_every_default_isolation() {
+    if !requires_shared_stores(&[SharedStore::Postgres]).await {
+        return;
+    }
+    for isolation in ["repeatable read", "serializable"] {
+        let backing = Backing::fresh().await;
+        let admin_url = SharedStore::Postgres.url().unwrap();
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        let database = backing.database_url.rsplit('/').next().unwrap();
+        // Applies to the sessions opened after it: the server below connects afterwards.
+        let alter = format!(
+            r#"ALTER DATABASE "{database}" SET default_transaction_isolation = '{isolation}'"#
+        );
+        admin.execute(alter.as_str()).await.unwrap();
+        let app = TestApp::spawn_on(backing, &[]).await;
+        race_mutual_links(&app, 30).await;
+    }
+}
+
+/// Races A→B against B→A for `rounds` fresh pairs: exactly one link per pair, and the other
+/// call refused as a cycle (never INTERNAL).
+async fn race_mutual_links(app: &TestApp, rounds: u32) {
+    for round in 0..rounds {
         let a = app.login(&phone(2 * round)).await;
         let b = app.login(&phone(2 * round + 1)).await;
         let results = set_concurrently(
-            &app,
+            app,
             vec![
                 (&a, b.profile.invite_code.clone()),
                 (&b, a.profile.invite_code.clone()),

@@ -1,6 +1,7 @@
 //! The real SMS senders driven through RequestCode against local fakes of their providers
 //! (`providers.rs`): delivery, refusals that are not retried and leave neither a code nor a
-//! cooldown, and retries after a 5xx-class answer or a timeout.
+//! cooldown, retries after a "not now" (503, 429, SMS.ru's 220), and no retry and no refund
+//! after an answer that leaves open whether the SMS went out (a timeout, another 5xx).
 mod providers;
 
 use std::time::Duration;
@@ -109,16 +110,52 @@ async fn an_unavailable_provider_is_retried(provider: Provider) {
         .expect("the sent code logs in");
 }
 
-async fn a_timed_out_attempt_is_retried(provider: Provider) {
+/// A provider that took the request and did not answer in time may have sent the SMS: it is
+/// not sent again (the phone would get the code twice), and its limits stay spent.
+async fn a_timed_out_attempt_is_not_sent_again_and_keeps_its_limits(provider: Provider) {
     let slow = (provider.accepted)().set_delay(Duration::from_secs(3));
-    let timeout = [("SMS_TIMEOUT_SECONDS", "0.5")];
-    let (fake, app) = spawn(&provider, &[slow, (provider.accepted)()], &timeout).await;
-    request_code(&app).await.expect("the retry succeeds");
-    let codes = codes_sent(&fake, &provider).await;
-    assert_eq!(codes.len(), 2, "the slow attempt was abandoned and retried");
-    app.verify(PHONE, &codes[1])
-        .await
-        .expect("the sent code logs in");
+    let vars = [
+        ("SMS_TIMEOUT_SECONDS", "0.5"),
+        ("RESEND_INTERVAL_SECONDS", "60"),
+    ];
+    let (fake, app) = spawn(&provider, &[slow, (provider.accepted)()], &vars).await;
+    assert_status(
+        request_code(&app).await,
+        Code::Unavailable,
+        "SMS delivery is unavailable",
+    );
+    assert_perhaps_sent_once(&fake, &provider, &app).await;
+}
+
+/// A server error other than 503 may come after the provider took the message: the same as a
+/// timeout.
+async fn a_server_error_is_not_sent_again_and_keeps_its_limits(provider: Provider) {
+    let cooldown = [("RESEND_INTERVAL_SECONDS", "60")];
+    let answers = [ResponseTemplate::new(500), (provider.accepted)()];
+    let (fake, app) = spawn(&provider, &answers, &cooldown).await;
+    assert_status(
+        request_code(&app).await,
+        Code::Unavailable,
+        "SMS delivery is unavailable",
+    );
+    assert_perhaps_sent_once(&fake, &provider, &app).await;
+}
+
+/// After a delivery that may have happened: one request reached the fake, and the phone's
+/// cooldown is still running (nothing was refunded).
+async fn assert_perhaps_sent_once(fake: &MockServer, provider: &Provider, app: &TestApp) {
+    let codes = codes_sent(fake, provider).await;
+    assert_eq!(
+        codes.len(),
+        1,
+        "a request that may have been sent is not sent again"
+    );
+    assert_status(
+        request_code(app).await,
+        Code::ResourceExhausted,
+        "a code was just sent",
+    );
+    assert_eq!(codes_sent(fake, provider).await.len(), 1);
 }
 
 macro_rules! provider_tests {
@@ -142,8 +179,13 @@ macro_rules! provider_tests {
             }
 
             #[tokio::test]
-            async fn a_timed_out_attempt_is_retried() {
-                super::a_timed_out_attempt_is_retried($provider).await
+            async fn a_timed_out_attempt_is_not_sent_again_and_keeps_its_limits() {
+                super::a_timed_out_attempt_is_not_sent_again_and_keeps_its_limits($provider).await
+            }
+
+            #[tokio::test]
+            async fn a_server_error_is_not_sent_again_and_keeps_its_limits() {
+                super::a_server_error_is_not_sent_again_and_keeps_its_limits($provider).await
             }
         }
     )*};

@@ -18,6 +18,10 @@ pub enum Limit {
     WrongCodesPerPhone,
     /// Fixed-window count of SMS sent by the whole service (the breaker).
     SmsBudget,
+    /// Token bucket of SetInviter calls per client address.
+    SetInviterPerAddress,
+    /// Sliding log of SetInviter calls per signed-in user: each is a guess at an invite code.
+    SetInviterPerUser,
 }
 
 /// The counter behind a limit, with its settings.
@@ -70,6 +74,15 @@ impl Limit {
                 limit: config.sms_budget,
                 window: config.sms_budget_window,
             },
+            Limit::SetInviterPerAddress => Counter::Bucket {
+                burst: config.set_inviter_per_ip_burst,
+                per_second: config.set_inviter_per_ip_per_minute / 60.0,
+            },
+            Limit::SetInviterPerUser => Counter::Log {
+                limit: config.set_inviter_per_user,
+                window: config.set_inviter_per_user_window,
+                min_gap: Duration::ZERO,
+            },
         }
     }
 
@@ -102,6 +115,14 @@ impl Limit {
                 "too many wrong codes for this number",
             ),
             (Limit::SmsBudget, _) => ("sms_budget", "service-wide SMS budget exhausted"),
+            (Limit::SetInviterPerAddress, _) => (
+                "set_inviter_per_address",
+                "too many SetInviter calls from your network address",
+            ),
+            (Limit::SetInviterPerUser, _) => (
+                "set_inviter_per_user",
+                "too many SetInviter calls for this account",
+            ),
         };
         Refusal { label, message }
     }

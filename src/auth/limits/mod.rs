@@ -16,7 +16,7 @@ use sms_budget::BudgetAlarm;
 
 use crate::{
     config::LimitsConfig,
-    domain::{AuthError, ClientAddr, Clock, PhoneNumber},
+    domain::{AuthError, ClientAddr, Clock, PhoneNumber, UserId},
     store::{Admission, RateLimits},
     telemetry,
 };
@@ -26,6 +26,24 @@ use crate::{
 pub enum Rpc {
     RequestCode,
     VerifyCode,
+    SetInviter,
+}
+
+/// Whom a call is about, beside the address it comes from: the phone a code is for, or the
+/// signed-in user. Its `Display` is the subject's part of a counter key.
+#[derive(Clone, Copy, Debug)]
+pub enum Subject<'a> {
+    Phone(&'a PhoneNumber),
+    User(UserId),
+}
+
+impl std::fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Phone(phone) => write!(f, "{phone}"),
+            Subject::User(id) => write!(f, "user:{id}"),
+        }
+    }
 }
 
 impl Rpc {
@@ -39,6 +57,7 @@ impl Rpc {
                 Limit::SmsBudget,
             ],
             Rpc::VerifyCode => &[Limit::VerifyCodePerAddress, Limit::WrongCodesPerPhone],
+            Rpc::SetInviter => &[Limit::SetInviterPerAddress, Limit::SetInviterPerUser],
         }
     }
 }
@@ -67,22 +86,25 @@ impl Limiter {
         }
     }
 
-    /// Spends every limit of `rpc` for a call from `client` about `phone`, or refuses the call
-    /// with the first limit that is spent. All or nothing: a refused call keeps no hit it took
-    /// on the way (except the address's token, which every call pays).
+    /// Spends every limit of `rpc` for a call from `client` about `subject`, or refuses the
+    /// call with the first limit that is spent. All or nothing: a refused call keeps no hit it
+    /// took on the way (except the address's token, which every call pays).
     pub async fn admit(
         &self,
         rpc: Rpc,
         client: ClientAddr,
-        phone: &PhoneNumber,
+        subject: Subject<'_>,
     ) -> Result<Charge, AuthError> {
-        let test_phone = self.test_phones.contains(phone.as_e164());
+        let test_phone = match subject {
+            Subject::Phone(phone) => self.test_phones.contains(phone.as_e164()),
+            Subject::User(_) => false,
+        };
         let mut charge = Charge::new(self.store.clone());
         for &limit in rpc.limits() {
             if test_phone && limit.counts_sms() {
                 continue;
             }
-            let key = keys::key(limit, client, phone);
+            let key = keys::key(limit, client, subject);
             if let Err(error) = self.spend(limit, key, &mut charge).await {
                 charge.refund().await;
                 return Err(error);

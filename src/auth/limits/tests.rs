@@ -23,6 +23,11 @@ fn config(codes_per_phone: u32, resend_interval: Duration, sms_budget: u32) -> L
         verify_code_per_ip_per_minute: 0.001,
         sms_budget,
         sms_budget_window: FOREVER,
+        set_inviter_per_user: 2,
+        set_inviter_per_user_window: HOUR,
+        set_inviter_per_ip_burst: 100,
+        set_inviter_per_ip_per_minute: 0.001,
+        mask_referral_phones: false,
         trusted_proxies: Vec::new(),
     }
 }
@@ -47,7 +52,7 @@ fn limiter(config: LimitsConfig, test_phones: &[&str]) -> (Limiter, Arc<MokaRate
 
 /// Whether the phone's sent-codes log holds no hit: a probe with a limit of one is admitted.
 async fn no_code_counted(store: &MokaRateLimits, phone: &PhoneNumber) -> bool {
-    let key = keys::key(Limit::CodesPerPhone, client(0), phone);
+    let key = keys::key(Limit::CodesPerPhone, client(0), Subject::Phone(phone));
     let probe = store.hit(&key, 1, HOUR, Duration::ZERO).await.unwrap();
     if let Admission::Allowed { stamp } = probe {
         store.refund(&key, stamp).await.unwrap();
@@ -85,11 +90,13 @@ async fn a_refused_second_limit_refunds_the_first() {
     let (limiter, store) = limiter(config(5, HOUR, 1), &[]);
     let (first, second) = (phone("+14155550101"), phone("+14155550102"));
     let _kept = limiter
-        .admit(Rpc::RequestCode, client(1), &first)
+        .admit(Rpc::RequestCode, client(1), Subject::Phone(&first))
         .await
         .unwrap();
 
-    let refused = limiter.admit(Rpc::RequestCode, client(1), &second).await;
+    let refused = limiter
+        .admit(Rpc::RequestCode, client(1), Subject::Phone(&second))
+        .await;
 
     assert_budget_spent(refused);
     assert!(
@@ -106,7 +113,7 @@ async fn a_refused_second_limit_refunds_the_first() {
 async fn a_refund_frees_exactly_the_slots_its_charge_took() {
     let (limiter, _) = limiter(config(2, Duration::ZERO, 2), &[]);
     let (first, second) = (phone("+14155550101"), phone("+14155550102"));
-    let admit = |phone| limiter.admit(Rpc::RequestCode, client(1), phone);
+    let admit = |phone| limiter.admit(Rpc::RequestCode, client(1), Subject::Phone(phone));
     let _kept = admit(&first).await.unwrap();
     let refunded = admit(&first).await.unwrap();
     assert_throttled(admit(&first).await, "too many codes sent to this number");
@@ -122,7 +129,7 @@ async fn a_refund_frees_exactly_the_slots_its_charge_took() {
 async fn a_refunded_verification_frees_its_wrong_code_slot() {
     let (limiter, _) = limiter(config(5, HOUR, 10), &[]);
     let phone = phone("+14155550101");
-    let admit = || limiter.admit(Rpc::VerifyCode, client(1), &phone);
+    let admit = || limiter.admit(Rpc::VerifyCode, client(1), Subject::Phone(&phone));
     let accepted = admit().await.unwrap();
     assert_throttled(admit().await, "too many wrong codes for this number");
 
@@ -142,20 +149,20 @@ async fn test_numbers_skip_the_sms_limits_but_not_the_address_bucket() {
     let test_number = phone("+14155550199");
     for _ in 0..3 {
         let _ = limiter
-            .admit(Rpc::RequestCode, client(1), &test_number)
+            .admit(Rpc::RequestCode, client(1), Subject::Phone(&test_number))
             .await
             .unwrap();
     }
     assert_throttled(
         limiter
-            .admit(Rpc::RequestCode, client(1), &test_number)
+            .admit(Rpc::RequestCode, client(1), Subject::Phone(&test_number))
             .await,
         "too many RequestCode calls from your network address",
     );
     assert!(no_code_counted(&store, &test_number).await);
     let real = phone("+14155550101");
     let _budget_untouched = limiter
-        .admit(Rpc::RequestCode, client(2), &real)
+        .admit(Rpc::RequestCode, client(2), Subject::Phone(&real))
         .await
         .unwrap();
 }
@@ -165,11 +172,26 @@ async fn a_code_within_the_resend_interval_is_refused_as_a_cooldown() {
     let (limiter, _) = limiter(config(5, HOUR, 10), &[]);
     let phone = phone("+14155550101");
     let _sent = limiter
-        .admit(Rpc::RequestCode, client(1), &phone)
+        .admit(Rpc::RequestCode, client(1), Subject::Phone(&phone))
         .await
         .unwrap();
     assert_throttled(
-        limiter.admit(Rpc::RequestCode, client(2), &phone).await,
+        limiter
+            .admit(Rpc::RequestCode, client(2), Subject::Phone(&phone))
+            .await,
         "a code was just sent to this number",
     );
+}
+
+#[tokio::test]
+async fn set_inviter_is_limited_per_user_whatever_the_address() {
+    let (limiter, _) = limiter(config(5, HOUR, 10), &[]);
+    let admit = |user, n| limiter.admit(Rpc::SetInviter, client(n), Subject::User(user));
+    let _first = admit(7, 1).await.unwrap();
+    let _second = admit(7, 2).await.unwrap();
+    assert_throttled(
+        admit(7, 3).await,
+        "too many SetInviter calls for this account",
+    );
+    let _other_user = admit(8, 3).await.unwrap();
 }

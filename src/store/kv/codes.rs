@@ -35,4 +35,10 @@ pub trait CodeStore: Send + Sync + 'static {
 
     /// How many entries are live, where the store can tell cheaply (for metrics).
     fn entry_count(&self) -> Option<u64>;
+
+    /// Drops the entries whose deadline has passed, where the store keeps them in this
+    /// process: moka removes expired entries only during later writes, so without this the
+    /// count stays where the last write left it. May take a while; call it off the runtime's
+    /// threads. Redis expires keys itself.
+    fn remove_expired(&self) {}
 }

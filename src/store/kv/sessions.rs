@@ -24,4 +24,7 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError>;
     /// How many entries are live, where the store can tell cheaply (for metrics).
     fn entry_count(&self) -> Option<u64>;
+
+    /// Drops the entries whose deadline has passed (see `CodeStore::remove_expired`).
+    fn remove_expired(&self) {}
 }

@@ -2,7 +2,7 @@
 use sqlx::FromRow;
 
 use super::{
-    database::{Database, db_error, on_pool},
+    database::{Database, db_error, on_pool, pg_bounded},
     rows::{UserRow, paginate},
     writer::{SqliteWrite, Writer, begin_graph_write},
 };
@@ -114,26 +114,26 @@ impl ReferralLinks {
                     .await
                     .map_err(db_error)?
             }
-            Writer::Postgres(pool) => {
-                let mut tx = begin_graph_write(pool).await.map_err(db_error)?;
+            Writer::Postgres(pool) => pg_bounded(pool, async {
+                let mut tx = begin_graph_write(pool).await?;
                 let linked: Option<LinkedRow> = sqlx::query_as(LINK)
                     .bind(code.as_str())
                     .bind(now)
                     .bind(user)
                     .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
+                    .await?;
                 // No trigger here (see COUNT_REFERRAL): the count moves in the same transaction.
                 if let Some(linked) = &linked {
                     sqlx::query(COUNT_REFERRAL)
                         .bind(linked.inviter_id)
                         .execute(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
+                        .await?;
                 }
-                tx.commit().await.map_err(db_error)?;
-                linked
-            }
+                tx.commit().await?;
+                Ok(linked)
+            })
+            .await
+            .map_err(db_error)?,
         };
         if let Some(LinkedRow { user, inviter_id }) = linked {
             return Ok(InviterChange::Set {
@@ -142,22 +142,23 @@ impl ReferralLinks {
             });
         }
         // Nothing was linked. Every condition is monotonic (codes and links are never removed),
-        // so what made the statement refuse still holds when asked now.
+        // so what made the statement refuse still holds when asked now. An inviter already set
+        // is named first, whatever the code: a linked account cannot probe which codes exist.
         let diagnosis: Diagnosis = on_pool!(&self.db, pool => {
             sqlx::query_as(DIAGNOSE).bind(code.as_str()).bind(user).fetch_one(pool).await
         })
         .map_err(db_error)?;
         Ok(match diagnosis {
+            Diagnosis {
+                current: Some(current),
+                ..
+            } => InviterChange::AlreadySet(InviteCode::from_trusted(current)),
             Diagnosis { inviter: None, .. } => InviterChange::CodeNotFound,
             Diagnosis {
                 inviter: Some(inviter),
                 ..
             } if inviter == user => InviterChange::OwnCode,
-            Diagnosis {
-                current: Some(current),
-                ..
-            } => InviterChange::AlreadySet(InviteCode::from_trusted(current)),
-            Diagnosis { current: None, .. } => InviterChange::WouldCycle,
+            Diagnosis { .. } => InviterChange::WouldCycle,
         })
     }
 

@@ -98,8 +98,9 @@ impl<'a> SqliteWrite<'a> {
     }
 }
 
-/// Runs `$body` with `$conn` bound to an executor that writes: the locked SQLite connection,
-/// or the PostgreSQL pool. Each backend type-checks the body, as with `on_pool!`.
+/// Runs `$body`, a query that yields `Result<_, sqlx::Error>`, with `$conn` bound to an
+/// executor that writes: the locked SQLite connection, or the PostgreSQL pool (where the query
+/// is bounded as in `on_pool!`). Each backend type-checks the body, as with `on_pool!`.
 macro_rules! on_writer {
     ($writer:expr, $conn:ident => $body:expr) => {
         match $writer {
@@ -108,7 +109,9 @@ macro_rules! on_writer {
                 let $conn = write.connection();
                 $body
             }
-            $crate::store::Writer::Postgres($conn) => $body,
+            $crate::store::Writer::Postgres($conn) => {
+                $crate::store::sql::database::pg_bounded($conn, async { $body }).await
+            }
         }
     };
 }
@@ -117,12 +120,24 @@ pub(crate) use on_writer;
 /// Starts a PostgreSQL transaction that holds the referral-graph lock until it ends, so that
 /// checks made inside it (cycle, inviter already set) stay true until commit. PostgreSQL's row
 /// locks do not cover rows a statement only reads, so even one statement needs it there.
+///
+/// The isolation level is pinned to READ COMMITTED, whatever the database's
+/// `default_transaction_isolation` says. The lock only helps if the statements after it read
+/// the graph as it is once the lock is won, and only READ COMMITTED takes a fresh snapshot per
+/// statement. Under REPEATABLE READ or SERIALIZABLE the snapshot is taken by the first
+/// statement, which is the lock itself, while it is still waiting: a waiter would then check
+/// for a cycle in the graph from before the holder's commit, so A→B and B→A could both commit
+/// (REPEATABLE READ), or one of them would fail with a serialization error (SERIALIZABLE).
+/// `SET TRANSACTION` takes no snapshot, so it can and must come first.
 pub(crate) async fn begin_graph_write(
     pool: &PgPool,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     /// Arbitrary constant naming the referral-graph lock.
     const REFERRAL_GRAPH_LOCK: i64 = 0x7068_6f6e_6561_7574; // "phoneaut"
     let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(REFERRAL_GRAPH_LOCK)
         .execute(&mut *tx)

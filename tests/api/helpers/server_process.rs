@@ -12,30 +12,15 @@ use phone_auth::proto::auth_service_client::AuthServiceClient;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
-use super::{ADMIN_PHONE, Backing};
+use super::{Backing, TEST_DEFAULTS};
 
 /// How long the binary has to open its database, migrate and start serving.
 const START_WITHIN: Duration = Duration::from_secs(30);
 
-/// The settings `test_config` gives an in-process server, as the binary reads them: the console
-/// sender (codes come back as debug_code) and throttles raised so that a load is not refused.
-/// Keep the two lists in step.
-const TEST_SETTINGS: &[(&str, &str)] = &[
+/// What the binary gets beyond [`TEST_DEFAULTS`] (it reads no `Config` the test could edit).
+const PROCESS_SETTINGS: &[(&str, &str)] = &[
     ("SMS_PROVIDER", "console"),
-    (
-        "SECRET_KEY",
-        "test-secret-key-that-is-at-least-32-bytes-long",
-    ),
-    ("ADMIN_PHONES", ADMIN_PHONE),
-    ("DB_MAX_CONNECTIONS", "4"),
-    ("RESEND_INTERVAL_SECONDS", "0"),
-    ("CODES_PER_PHONE", "1000000"),
-    ("WRONG_CODES_PER_PHONE", "1000000"),
-    ("REQUEST_CODE_PER_IP_BURST", "1000000"),
-    ("VERIFY_CODE_PER_IP_BURST", "1000000"),
-    ("SMS_BUDGET_PER_WINDOW", "1000000"),
-    // Port 0, so that no two tests race for a port; the address is read from the log.
-    ("LISTEN_ADDR", "127.0.0.1:0"),
+    // The address is read from the log.
     ("LOG_FORMAT", "json"),
     // The start-up lines and warnings only: a load must not spend its CPU on log lines.
     ("RUST_LOG", "warn,phone_auth::startup=info"),
@@ -56,7 +41,8 @@ impl ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_phone-auth"))
             .current_dir(dir.path())
             .env_clear()
-            .envs(TEST_SETTINGS.iter().copied())
+            .envs(TEST_DEFAULTS.iter().copied())
+            .envs(PROCESS_SETTINGS.iter().copied())
             .envs(backing.vars())
             .envs(vars.iter().copied())
             .stdout(Stdio::piped())

@@ -72,6 +72,10 @@ impl CodeStore for MokaCodeStore {
     fn entry_count(&self) -> Option<u64> {
         Some(self.cache.entry_count())
     }
+
+    fn remove_expired(&self) {
+        self.cache.run_pending_tasks();
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +90,28 @@ mod tests {
             attempts_left: 5,
             expires_at: clock.after(std::time::Duration::from_secs(300)),
         }
+    }
+
+    /// The pending-codes gauge reads `entry_count`: after the codes expire and no write
+    /// follows, it must fall to zero once expired entries are removed (the probe does so).
+    #[test]
+    fn expired_codes_leave_the_count_when_expired_entries_are_removed() {
+        let clock = Clock::manual();
+        let store = MokaCodeStore::new(1_000, clock.clone());
+        for n in 0..100u32 {
+            let code = PendingCode {
+                expires_at: clock.after(std::time::Duration::from_millis(20)),
+                ..pending(1, &clock)
+            };
+            futures::executor::block_on(store.put(&format!("+7912{n:07}"), code)).unwrap();
+        }
+        store.remove_expired();
+        assert_eq!(store.entry_count(), Some(100));
+        // moka expires entries on its own monotonic timer, which only real time moves, and its
+        // timer wheel's finest level spans about a second.
+        std::thread::sleep(std::time::Duration::from_millis(1300));
+        store.remove_expired();
+        assert_eq!(store.entry_count(), Some(0), "the count went stale");
     }
 
     /// A resend lands while a wrong guess is being judged. Whatever the order, the code sent

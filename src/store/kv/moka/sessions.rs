@@ -75,6 +75,10 @@ impl SessionStore for MokaSessionStore {
     fn entry_count(&self) -> Option<u64> {
         Some(self.cache.entry_count())
     }
+
+    fn remove_expired(&self) {
+        self.cache.run_pending_tasks();
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use redis::Script;
 
-use super::{Redis, redis_error};
+use super::Redis;
 use crate::{
     domain::{AuthError, Digest},
     store::{CodeCheck, CodeStore, PendingCode},
@@ -39,8 +39,8 @@ impl RedisCodeStore {
 impl CodeStore for RedisCodeStore {
     async fn put(&self, phone: &str, code: PendingCode) -> Result<(), AuthError> {
         let key = self.redis.key(&["code", phone]);
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .del(&key)
             .hset_multiple(
                 &key,
@@ -49,21 +49,21 @@ impl CodeStore for RedisCodeStore {
                     ("a", code.attempts_left.to_string().into_bytes()),
                 ],
             )
-            .pexpire_at(&key, code.expires_at.div_euclid(1000))
-            .query_async::<()>(&mut self.redis.connection())
+            .pexpire_at(&key, code.expires_at.div_euclid(1000));
+        self.redis
+            .bounded(pipe.query_async::<()>(&mut self.redis.connection()))
             .await
-            .map_err(redis_error)
     }
 
     async fn check(&self, phone: &str, digest: Digest) -> Result<CodeCheck, AuthError> {
         let key = self.redis.key(&["code", phone]);
+        let mut connection = self.redis.connection();
+        let mut check = self.check.key(key);
+        check.arg(digest.0.as_slice());
         let outcome: i64 = self
-            .check
-            .key(key)
-            .arg(digest.0.as_slice())
-            .invoke_async(&mut self.redis.connection())
-            .await
-            .map_err(redis_error)?;
+            .redis
+            .bounded(check.invoke_async(&mut connection))
+            .await?;
         Ok(match outcome {
             -2 => CodeCheck::Accepted,
             -1 => CodeCheck::Missing,

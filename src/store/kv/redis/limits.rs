@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::Script;
 
-use super::{LUA_NOW, Redis, redis_error};
+use super::{LUA_NOW, Redis};
 use crate::{
     domain::{AuthError, UnixMicros},
     store::{Admission, RateLimits, kv::limits},
@@ -86,12 +86,12 @@ impl RedisRateLimits {
         key: &str,
         args: &[String],
     ) -> Result<Admission, AuthError> {
-        let (outcome, value): (i64, i64) = script
-            .key(self.redis.key(&["limit", key]))
-            .arg(args)
-            .invoke_async(&mut self.redis.connection())
-            .await
-            .map_err(redis_error)?;
+        let mut invocation = script.key(self.redis.key(&["limit", key]));
+        invocation.arg(args);
+        let (outcome, value): (i64, i64) = self
+            .redis
+            .bounded(invocation.invoke_async(&mut self.redis.connection()))
+            .await?;
         let wait = Duration::from_micros(value.max(1) as u64);
         Ok(match outcome {
             1 => Admission::Allowed { stamp: value },
@@ -121,12 +121,11 @@ impl RateLimits for RedisRateLimits {
     }
 
     async fn refund(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError> {
-        redis::cmd("ZREM")
-            .arg(self.redis.key(&["limit", key]))
-            .arg(stamp)
-            .query_async::<()>(&mut self.redis.connection())
+        let mut zrem = redis::cmd("ZREM");
+        zrem.arg(self.redis.key(&["limit", key])).arg(stamp);
+        self.redis
+            .bounded(zrem.query_async::<()>(&mut self.redis.connection()))
             .await
-            .map_err(redis_error)
     }
 
     async fn count(&self, key: &str, limit: u32, window: Duration) -> Result<Admission, AuthError> {
@@ -139,12 +138,14 @@ impl RateLimits for RedisRateLimits {
         // key for that window is never read again and gets no TTL, so guard with a script-free
         // check: only decrement while the key exists.
         let key = format!("{}:{stamp}", self.redis.key(&["limit", key]));
-        redis::Script::new("if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0")
-            .key(key)
-            .invoke_async::<i64>(&mut self.redis.connection())
+        let script = redis::Script::new(
+            "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0",
+        );
+        let invocation = script.key(key);
+        self.redis
+            .bounded(invocation.invoke_async::<i64>(&mut self.redis.connection()))
             .await
             .map(drop)
-            .map_err(redis_error)
     }
 
     async fn take_token(

@@ -26,6 +26,9 @@ use crate::{
 pub struct Redis {
     connection: ConnectionManager,
     prefix: String,
+    /// REDIS_TIMEOUT: the most any one command may take, reconnects included (see
+    /// [`Redis::bounded`]).
+    timeout: Duration,
 }
 
 impl Redis {
@@ -58,6 +61,7 @@ impl Redis {
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),
+            timeout,
         })
     }
 
@@ -73,11 +77,31 @@ impl Redis {
 
     /// Answers whether Redis serves commands right now.
     pub async fn ping(&self) -> Result<(), AuthError> {
-        redis::cmd("PING")
-            .query_async::<String>(&mut self.connection())
+        self.bounded(redis::cmd("PING").query_async::<String>(&mut self.connection()))
             .await
             .map(drop)
-            .map_err(redis_error)
+    }
+
+    /// Runs one command (or pipeline, or script) within REDIS_TIMEOUT, mapping its error.
+    ///
+    /// The connection manager's own timeouts bound each network step, not the call: a command
+    /// that finds the connection broken waits for the reconnect (its connect timeout, a retry
+    /// and the pause between them) before its own response timeout starts. A blackholed Redis
+    /// held one login for 3 s with REDIS_TIMEOUT_SECONDS=1. This bound is the whole call's.
+    pub(crate) async fn bounded<T>(
+        &self,
+        command: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, AuthError> {
+        match tokio::time::timeout(self.timeout, command).await {
+            Ok(result) => result.map_err(redis_error),
+            Err(_) => Err(AuthError::Unavailable {
+                what: "Redis",
+                source: anyhow::anyhow!(
+                    "no answer within {:?} (REDIS_TIMEOUT_SECONDS)",
+                    self.timeout
+                ),
+            }),
+        }
     }
 }
 

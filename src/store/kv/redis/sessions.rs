@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script};
 
-use super::{Redis, redis_error};
+use super::Redis;
 use crate::{
     domain::{AuthError, Clock, Digest, UserId},
     store::{Session, SessionStore},
@@ -54,8 +54,8 @@ impl SessionStore for RedisSessionStore {
         let key = self.session_key(&digest);
         let user_key = self.user_key(session.user_id);
         let expires_ms = session.expires_at.div_euclid(1000);
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .hset_multiple(
                 &key,
                 &[
@@ -80,19 +80,18 @@ impl SessionStore for RedisSessionStore {
             .arg(&user_key)
             .arg(expires_ms)
             .arg("GT")
-            .ignore()
-            .query_async::<()>(&mut self.redis.connection())
+            .ignore();
+        self.redis
+            .bounded(pipe.query_async::<()>(&mut self.redis.connection()))
             .await
-            .map_err(redis_error)
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<Session>, AuthError> {
+        let mut connection = self.redis.connection();
         let (user, phone, expires): (Option<i64>, Option<String>, Option<i64>) = self
             .redis
-            .connection()
-            .hmget(self.session_key(digest), &["u", "p", "e"])
-            .await
-            .map_err(redis_error)?;
+            .bounded(connection.hmget(self.session_key(digest), &["u", "p", "e"]))
+            .await?;
         Ok(match (user, phone, expires) {
             (Some(user_id), Some(phone), Some(expires_at)) if expires_at > self.clock.now() => {
                 Some(Session {
@@ -107,22 +106,20 @@ impl SessionStore for RedisSessionStore {
 
     async fn revoke(&self, digest: &Digest) -> Result<(), AuthError> {
         // The digest may linger in the user's set; LogoutAll counts only sessions that exist.
+        let mut connection = self.redis.connection();
         self.redis
-            .connection()
-            .del::<_, ()>(self.session_key(digest))
+            .bounded(connection.del::<_, ()>(self.session_key(digest)))
             .await
-            .map_err(redis_error)
     }
 
     async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError> {
         let prefix = self.redis.key(&["session", ""]);
+        let mut invocation = self.revoke_all.key(self.user_key(user));
+        invocation.arg(prefix);
         let revoked: u32 = self
-            .revoke_all
-            .key(self.user_key(user))
-            .arg(prefix)
-            .invoke_async(&mut self.redis.connection())
-            .await
-            .map_err(redis_error)?;
+            .redis
+            .bounded(invocation.invoke_async(&mut self.redis.connection()))
+            .await?;
         Ok(revoked)
     }
 
