@@ -19,7 +19,7 @@ use std::{
 };
 
 use env::Env;
-pub use limits::LimitsConfig;
+pub use limits::{LimitsConfig, SmsDestination};
 pub use redact::{redact_password, scrub_password};
 pub use safety::{RECOMMENDED_CODE_LENGTH, StartupWarning};
 pub use sms::{Hidden, SmsConfig, SmsRuSettings, TwilioFrom, TwilioSettings, WebhookSettings};

@@ -48,6 +48,16 @@ pub enum AuthError {
         retry_after: Duration,
     },
 
+    /// An SMS budget, the service-wide one or the one toward the number's country, is spent
+    /// (`budget` names which, for tests and metrics): no SMS goes out to such numbers until
+    /// its window frees in `retry_after`. A breaker rather than the caller's own limit, so it
+    /// is answered like an outage of SMS delivery, with the wait.
+    #[error("SMS delivery is unavailable; retry shortly")]
+    SmsBudgetSpent {
+        budget: &'static str,
+        retry_after: Duration,
+    },
+
     /// A dependency (database, cache, SMS provider) cannot be reached right now.
     #[error("{what} is unavailable; retry shortly")]
     Unavailable {

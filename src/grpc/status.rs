@@ -55,6 +55,11 @@ impl From<AuthError> for Status {
                 details.set_retry_info(Some(*retry_after));
                 (Code::ResourceExhausted, "THROTTLED")
             }
+            AuthError::SmsBudgetSpent { retry_after, .. } => {
+                // The budget's alarm has been logged once per window; no line per refusal.
+                details.set_retry_info(Some(*retry_after));
+                (Code::Unavailable, "UNAVAILABLE")
+            }
             AuthError::Unavailable { what, source } => {
                 tracing::warn!(error = ?source, "{what} is unavailable");
                 (Code::Unavailable, "UNAVAILABLE")

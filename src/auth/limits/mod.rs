@@ -15,7 +15,7 @@ use limit::{Counter, Limit};
 use sms_budget::BudgetAlarm;
 
 use crate::{
-    config::LimitsConfig,
+    config::{LimitsConfig, SmsDestination},
     domain::{AuthError, ClientAddr, Clock, PhoneNumber, UserId},
     store::{Admission, RateLimits},
     telemetry,
@@ -46,18 +46,41 @@ impl std::fmt::Display for Subject<'_> {
     }
 }
 
+impl Subject<'_> {
+    /// Where an SMS about this subject goes, for the per-country budget.
+    fn destination(self) -> Option<SmsDestination> {
+        match self {
+            Subject::Phone(phone) => SmsDestination::of(phone),
+            Subject::User(_) => None,
+        }
+    }
+}
+
 impl Rpc {
     /// The limits a call spends, in the order they are checked: the address first, so that
-    /// one address cannot exhaust a phone's or the service's limits for everyone else.
+    /// one address cannot exhaust a phone's or the service's limits for everyone else. The /64
+    /// comes before its /56, so that a /64 refused by its own bucket spends none of the
+    /// tokens its 255 neighbours share; the country's budget before the service's, so that a
+    /// call refused toward a spent country never holds a slot of the global one.
     fn limits(self) -> &'static [Limit] {
         match self {
             Rpc::RequestCode => &[
                 Limit::RequestCodePerAddress,
+                Limit::RequestCodePerSite,
                 Limit::CodesPerPhone,
+                Limit::SmsBudgetPerCountry,
                 Limit::SmsBudget,
             ],
-            Rpc::VerifyCode => &[Limit::VerifyCodePerAddress, Limit::WrongCodesPerPhone],
-            Rpc::SetInviter => &[Limit::SetInviterPerAddress, Limit::SetInviterPerUser],
+            Rpc::VerifyCode => &[
+                Limit::VerifyCodePerAddress,
+                Limit::VerifyCodePerSite,
+                Limit::WrongCodesPerPhone,
+            ],
+            Rpc::SetInviter => &[
+                Limit::SetInviterPerAddress,
+                Limit::SetInviterPerSite,
+                Limit::SetInviterPerUser,
+            ],
         }
     }
 }
@@ -104,8 +127,10 @@ impl Limiter {
             if test_phone && limit.counts_sms() {
                 continue;
             }
-            let key = keys::key(limit, client, subject);
-            if let Err(error) = self.spend(limit, key, &mut charge).await {
+            let Some(key) = keys::key(limit, client, subject) else {
+                continue;
+            };
+            if let Err(error) = self.spend(limit, subject, key, &mut charge).await {
                 charge.refund().await;
                 return Err(error);
             }
@@ -114,9 +139,15 @@ impl Limiter {
     }
 
     /// Records one hit of `limit` under `key`, adding it to `charge` when it can be refunded.
-    async fn spend(&self, limit: Limit, key: String, charge: &mut Charge) -> Result<(), AuthError> {
+    async fn spend(
+        &self,
+        limit: Limit,
+        subject: Subject<'_>,
+        key: String,
+        charge: &mut Charge,
+    ) -> Result<(), AuthError> {
         let store = &self.store;
-        let counter = limit.counter(&self.config);
+        let counter = limit.counter(&self.config, subject);
         let admission = match counter {
             Counter::Bucket { burst, per_second } => {
                 store.take_token(&key, burst, per_second).await?
@@ -133,21 +164,38 @@ impl Limiter {
                 charge.add(limit, counter, key, stamp);
                 Ok(())
             }
-            Admission::Denied { retry_after } => Err(self.refuse(limit, false, retry_after)),
-            Admission::TooSoon { retry_after } => Err(self.refuse(limit, true, retry_after)),
+            Admission::Denied { retry_after } => {
+                Err(self.refuse(limit, counter, &key, false, retry_after))
+            }
+            Admission::TooSoon { retry_after } => {
+                Err(self.refuse(limit, counter, &key, true, retry_after))
+            }
         }
     }
 
     /// Counts the refusal and words it: RESOURCE_EXHAUSTED with the wait for the caller's own
-    /// limits, UNAVAILABLE (and the alarm) when the service-wide SMS budget is spent.
-    fn refuse(&self, limit: Limit, too_soon: bool, retry_after: Duration) -> AuthError {
+    /// limits, UNAVAILABLE (and the alarm) when an SMS budget, the service's or the
+    /// destination country's, is spent.
+    fn refuse(
+        &self,
+        limit: Limit,
+        counter: Counter,
+        key: &str,
+        too_soon: bool,
+        retry_after: Duration,
+    ) -> AuthError {
         let refusal = limit.refusal(too_soon);
         metrics::counter!(telemetry::THROTTLED, "limit" => refusal.label).increment(1);
-        match limit {
-            Limit::SmsBudget => {
-                self.sms_budget_alarm
-                    .exhausted(&self.config, refusal.message, retry_after)
-            }
+        match (limit, counter) {
+            (
+                Limit::SmsBudget | Limit::SmsBudgetPerCountry,
+                Counter::FixedWindow {
+                    limit: budget,
+                    window,
+                },
+            ) => self
+                .sms_budget_alarm
+                .exhausted(limit, key, budget, window, refusal, retry_after),
             _ => throttled(refusal.message, retry_after),
         }
     }

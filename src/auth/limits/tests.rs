@@ -1,5 +1,9 @@
 //! The limiter against the real single-node store: all-or-nothing admission and exact refunds.
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use phonenumber::country;
 
@@ -21,12 +25,20 @@ fn config(codes_per_phone: u32, resend_interval: Duration, sms_budget: u32) -> L
         request_code_per_ip_per_minute: 0.001,
         verify_code_per_ip_burst: 100,
         verify_code_per_ip_per_minute: 0.001,
+        request_code_per_ipv6_56_burst: 1000,
+        request_code_per_ipv6_56_per_minute: 0.001,
+        verify_code_per_ipv6_56_burst: 1000,
+        verify_code_per_ipv6_56_per_minute: 0.001,
         sms_budget,
         sms_budget_window: FOREVER,
+        sms_budget_per_country: 1_000_000,
+        sms_budget_overrides: HashMap::new(),
         set_inviter_per_user: 2,
         set_inviter_per_user_window: HOUR,
         set_inviter_per_ip_burst: 100,
         set_inviter_per_ip_per_minute: 0.001,
+        set_inviter_per_ipv6_56_burst: 1000,
+        set_inviter_per_ipv6_56_per_minute: 0.001,
         mask_referral_phones: false,
         trusted_proxies: Vec::new(),
     }
@@ -52,7 +64,7 @@ fn limiter(config: LimitsConfig, test_phones: &[&str]) -> (Limiter, Arc<MokaRate
 
 /// Whether the phone's sent-codes log holds no hit: a probe with a limit of one is admitted.
 async fn no_code_counted(store: &MokaRateLimits, phone: &PhoneNumber) -> bool {
-    let key = keys::key(Limit::CodesPerPhone, client(0), Subject::Phone(phone));
+    let key = keys::key(Limit::CodesPerPhone, client(0), Subject::Phone(phone)).unwrap();
     let probe = store.hit(&key, 1, HOUR, Duration::ZERO).await.unwrap();
     if let Admission::Allowed { stamp } = probe {
         store.refund(&key, stamp).await.unwrap();
@@ -70,19 +82,25 @@ fn assert_throttled(result: Result<Charge, AuthError>, message: &str) {
     }
 }
 
-fn assert_budget_spent(result: Result<Charge, AuthError>) {
+/// Asserts that the SMS budget whose metric label is `label` refused the call.
+#[track_caller]
+fn assert_spent(result: Result<Charge, AuthError>, label: &str) {
     match result {
-        Err(AuthError::Unavailable { what, source }) => {
-            assert_eq!(what, "SMS delivery");
-            assert!(
-                source
-                    .to_string()
-                    .starts_with("service-wide SMS budget exhausted; frees in")
-            );
+        Err(AuthError::SmsBudgetSpent {
+            budget,
+            retry_after,
+        }) => {
+            assert_eq!(budget, label);
+            assert!(retry_after > Duration::ZERO);
         }
-        Err(other) => panic!("expected the SMS budget refusal, got {other:?}"),
-        Ok(_) => panic!("expected the SMS budget refusal, the call was admitted"),
+        Err(other) => panic!("expected the {label} refusal, got {other:?}"),
+        Ok(_) => panic!("expected the {label} refusal, the call was admitted"),
     }
+}
+
+#[track_caller]
+fn assert_budget_spent(result: Result<Charge, AuthError>) {
+    assert_spent(result, "sms_budget");
 }
 
 #[tokio::test]
@@ -194,4 +212,99 @@ async fn set_inviter_is_limited_per_user_whatever_the_address() {
         "too many SetInviter calls for this account",
     );
     let _other_user = admit(8, 3).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_spent_country_budget_refuses_only_its_country_and_spends_no_global_slot() {
+    let config = LimitsConfig {
+        sms_budget_per_country: 2,
+        ..config(5, Duration::ZERO, 3)
+    };
+    let (limiter, _) = limiter(config, &[]);
+    let (ru, uk) = (phone("+79123456789"), phone("+447400123456"));
+    let admit = |phone| limiter.admit(Rpc::RequestCode, client(1), Subject::Phone(phone));
+    let _first = admit(&ru).await.unwrap();
+    let _second = admit(&ru).await.unwrap();
+    for _ in 0..3 {
+        assert_spent(admit(&ru).await, "sms_budget_per_country");
+    }
+    // The refusals held no slot of the service-wide budget of 3: one is left for the UK.
+    let _uk = admit(&uk).await.unwrap();
+    assert_budget_spent(admit(&phone("+14155550101")).await);
+}
+
+#[tokio::test]
+async fn an_override_gives_one_country_its_own_budget() {
+    let config = LimitsConfig {
+        sms_budget_per_country: 1,
+        sms_budget_overrides: HashMap::from([(SmsDestination::Region(country::Id::RU), 3)]),
+        ..config(5, Duration::ZERO, 100)
+    };
+    let (limiter, _) = limiter(config, &[]);
+    let admit = |phone| limiter.admit(Rpc::RequestCode, client(1), Subject::Phone(phone));
+    let ru = phone("+79123456789");
+    for _ in 0..3 {
+        let _sent = admit(&ru).await.unwrap();
+    }
+    assert_spent(admit(&ru).await, "sms_budget_per_country");
+    let kz = phone("+77012345678");
+    let _kz = admit(&kz).await.unwrap();
+    assert_spent(admit(&kz).await, "sms_budget_per_country");
+}
+
+#[tokio::test]
+async fn the_slash_64s_of_one_slash_56_share_a_bucket_and_ipv4_pays_once() {
+    let config = LimitsConfig {
+        request_code_per_ip_burst: 2,
+        request_code_per_ipv6_56_burst: 3,
+        ..config(100, Duration::ZERO, 100)
+    };
+    let (limiter, _) = limiter(config, &[]);
+    let phone = phone("+14155550101");
+    let admit = |client: &str| {
+        let client = ClientAddr(client.parse().unwrap());
+        limiter.admit(Rpc::RequestCode, client, Subject::Phone(&phone))
+    };
+    let _a = admit("2001:db8:1:200::1").await.unwrap();
+    let _b = admit("2001:db8:1:201::1").await.unwrap();
+    let _c = admit("2001:db8:1:202::1").await.unwrap();
+    assert_throttled(
+        admit("2001:db8:1:203::1").await,
+        "too many RequestCode calls from your network (IPv6 /56)",
+    );
+    let _next_site = admit("2001:db8:1:300::1").await.unwrap();
+    // An IPv4 address has its burst of 2 and no second bucket to spend before it.
+    let _v4 = admit("192.0.2.1").await.unwrap();
+    let _v4 = admit("192.0.2.1").await.unwrap();
+    assert_throttled(
+        admit("192.0.2.1").await,
+        "too many RequestCode calls from your network address",
+    );
+}
+
+#[tokio::test]
+async fn every_rpc_with_an_address_limit_also_counts_the_slash_56() {
+    let config = LimitsConfig {
+        request_code_per_ipv6_56_burst: 2,
+        verify_code_per_ipv6_56_burst: 2,
+        set_inviter_per_ipv6_56_burst: 2,
+        wrong_codes_per_phone: 100,
+        set_inviter_per_user: 100,
+        ..config(100, Duration::ZERO, 100)
+    };
+    let (limiter, _) = limiter(config, &[]);
+    let phone = phone("+14155550101");
+    for (rpc, subject, name) in [
+        (Rpc::RequestCode, Subject::Phone(&phone), "RequestCode"),
+        (Rpc::VerifyCode, Subject::Phone(&phone), "VerifyCode"),
+        (Rpc::SetInviter, Subject::User(7), "SetInviter"),
+    ] {
+        let admit = |client: &str| limiter.admit(rpc, ClientAddr(client.parse().unwrap()), subject);
+        let _a = admit("2001:db8:1:200::1").await.unwrap();
+        let _b = admit("2001:db8:1:201::1").await.unwrap();
+        assert_throttled(
+            admit("2001:db8:1:202::1").await,
+            &format!("too many {name} calls from your network (IPv6 /56)"),
+        );
+    }
 }
