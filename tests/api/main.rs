@@ -6,6 +6,7 @@ mod api_docs;
 mod attacks;
 mod auth_metadata;
 mod forwarded_for;
+mod hostile;
 mod instances;
 mod limits;
 mod list_users;
