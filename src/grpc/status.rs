@@ -131,3 +131,40 @@ pub(super) fn request_too_large(limit: usize) -> Status {
         details,
     )
 }
+
+/// [`malformed_call`]'s words for a message flagged compressed in a call without `grpc-encoding`.
+pub(super) const COMPRESSED_WITHOUT_ENCODING: &str =
+    "the request message is flagged compressed, but the call names no grpc-encoding";
+/// … for a compressed-flag byte other than 0 and 1.
+pub(super) const INVALID_COMPRESSED_FLAG: &str =
+    "the request message's compressed-flag byte is neither 0 nor 1";
+/// … for a call whose body holds no message.
+pub(super) const NO_MESSAGE: &str = "the call carries no request message";
+/// … for a body that ends inside a message or its length prefix.
+pub(super) const CUT_SHORT: &str = "the request message is cut short: the body ends inside it";
+/// … for a message that is not protobuf, on a service that does not use our codec.
+pub(super) const NOT_PROTOBUF: &str = "the request message is not valid protobuf";
+/// … for a second message on a unary call.
+pub(super) const MORE_THAN_ONE_MESSAGE: &str =
+    "the call carries more than one request message; every method takes exactly one";
+
+/// The answer to a call whose gRPC framing is broken (`problem` says how): the client's
+/// mistake, which tonic would answer INTERNAL.
+pub(super) fn malformed_call(problem: &str) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info("MALFORMED_REQUEST", ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(Code::InvalidArgument, problem, details)
+}
+
+/// The answer to a request compressed with an encoding we do not accept: UNIMPLEMENTED, as the
+/// gRPC compression spec says, without echoing the client's `grpc-encoding`.
+pub(super) fn unsupported_encoding() -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info("UNSUPPORTED_ENCODING", ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(
+        Code::Unimplemented,
+        "the request is compressed with a grpc-encoding this server does not accept; see \
+         grpc-accept-encoding",
+        details,
+    )
+}

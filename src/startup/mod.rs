@@ -18,7 +18,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     auth::{Auth, Policy},
     config::{Config, SmsProvider},
-    grpc::{AuthApi, AuthLayer, DeadlineLayer, MetricsLayer, OversizeLayer},
+    grpc::{AuthApi, AuthLayer, DeadlineLayer, MetricsLayer, TransportErrorsLayer},
     proto::{self, auth_service_server::AuthServiceServer},
     sms::{ConsoleSender, SmsSender},
     store::{CachedUsers, Database, Redis, Writer},
@@ -167,7 +167,7 @@ impl App {
             // The first layer is the outermost: metrics see the statuses the others answer.
             .layer(MetricsLayer)
             .layer(DeadlineLayer::new(transport.request_timeout))
-            .layer(OversizeLayer::new(transport.max_request_bytes))
+            .layer(TransportErrorsLayer::new(transport.max_request_bytes))
             .layer(AuthLayer::new(self.auth.clone()))
             .add_service(health_service)
             .add_service(reflection_v1)

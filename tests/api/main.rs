@@ -8,6 +8,7 @@ mod auth_metadata;
 mod country_budget;
 mod crash;
 mod forwarded_for;
+mod hostile;
 mod instances;
 mod ipv6_sites;
 mod limits;
