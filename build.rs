@@ -9,14 +9,19 @@
 use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto = "proto/phoneauth/v1/auth.proto";
-    println!("cargo:rerun-if-changed={proto}");
+    let protos = [
+        "proto/phoneauth/v1/auth.proto",
+        "proto/phoneauth/v1/session.proto",
+    ];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
 
     let mut compiler = protox::Compiler::new(["proto"])?;
     compiler
         .include_source_info(true)
         .include_imports(true)
-        .open_file(proto)?;
+        .open_files(protos)?;
 
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     std::fs::write(

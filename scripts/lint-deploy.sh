@@ -9,6 +9,9 @@
 #                       Envoy's API protos: unknown fields, enum values and typed_config types
 #                       are refused), then every HTTP connection manager must overwrite XFF
 #                       with the peer address. Envoy's own PGV rules are not checked.
+#   deploy/envoy-ext-authz.yaml  the same, then the ext_authz promises: x-user-* are removed
+#                       before ext_authz runs, Check is called with x-service-token and fails
+#                       closed, and every route that skips Check is an exact path.
 #
 #   scripts/lint-deploy.sh      # also run by .ci/run
 #
@@ -74,8 +77,9 @@ for problem in problems:
 sys.exit(1 if problems else 0)
 PY
 
-echo "lint-deploy: Envoy Bootstrap schema and XFF policy (deploy/envoy.yaml)"
-"$py" - deploy/envoy.yaml <<'PY'
+for envoy_file in deploy/envoy.yaml deploy/envoy-ext-authz.yaml; do
+echo "lint-deploy: Envoy Bootstrap schema and header policy ($envoy_file)"
+"$py" - "$envoy_file" <<'PY'
 import importlib, sys, yaml
 from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
 
@@ -114,8 +118,32 @@ for hcm in managers:
                   and h.get("append_action") == "OVERWRITE_IF_EXISTS_OR_ADD"]
     if not overwrites:
         problems.append("route_config does not overwrite x-forwarded-for with the peer address")
+    # ext_authz (phone-auth's Check): the identity headers phone-auth sets upstream must not be
+    # forgeable, on checked and exempted paths alike, and a failing Check must deny.
+    filters = [f.get("typed_config", {}) for f in hcm.get("http_filters", [])]
+    types = [f.get("@type", "").rsplit(".", 1)[-1] for f in filters]
+    if "ExtAuthz" not in types:
+        continue
+    authz = filters[types.index("ExtAuthz")]
+    removed = {m.get("remove", "").lower()
+               for f in filters[:types.index("ExtAuthz")] if f.get("@type", "").endswith(".HeaderMutation")
+               for m in f.get("mutations", {}).get("request_mutations", [])}
+    for header in ("x-user-id", "x-user-phone"):
+        if header not in removed:
+            problems.append(f"{header} from the client is not removed before ext_authz")
+    if authz.get("failure_mode_allow", False):
+        problems.append("ext_authz failure_mode_allow lets requests through when Check fails")
+    metadata = authz.get("grpc_service", {}).get("initial_metadata", [])
+    if not any(m.get("key") == "x-service-token" for m in metadata):
+        problems.append("ext_authz does not send x-service-token in initial_metadata")
+    for host in hcm.get("route_config", {}).get("virtual_hosts", []):
+        for route in host.get("routes", []):
+            per_filter = route.get("typed_per_filter_config", {}).get("envoy.filters.http.ext_authz", {})
+            if per_filter.get("disabled") and set(route["match"]) != {"path"}:
+                problems.append(f"an exemption from ext_authz is not an exact path: {route['match']}")
 for problem in problems:
     print(f"{path}: {problem}")
 sys.exit(1 if problems else 0)
 PY
+done
 echo "lint-deploy: ok"

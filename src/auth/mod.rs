@@ -1,6 +1,7 @@
 //! The use cases of the service, free of any transport: what RequestCode, VerifyCode and the
 //! rest do, in domain types. The gRPC layer only converts in and out.
 mod destination;
+mod introspect;
 mod limits;
 mod profile;
 mod request_code;
@@ -14,6 +15,7 @@ use std::{
 
 use phonenumber::country;
 
+pub use introspect::ActiveSession;
 use limits::Limiter;
 pub use profile::ProfilePage;
 pub use request_code::CodeSent;

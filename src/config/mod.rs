@@ -6,6 +6,7 @@ mod env;
 mod limits;
 mod redact;
 mod safety;
+mod service_tokens;
 mod sms;
 mod stores;
 mod transport;
@@ -22,6 +23,7 @@ use env::Env;
 pub use limits::{LimitsConfig, SmsDestination};
 pub use redact::{redact_password, scrub_password};
 pub use safety::{RECOMMENDED_CODE_LENGTH, StartupWarning};
+pub use service_tokens::{MIN_SERVICE_TOKEN_LEN, ServiceTokens};
 pub use sms::{Hidden, SmsConfig, SmsRuSettings, TwilioFrom, TwilioSettings, WebhookSettings};
 pub use stores::{DEFAULT_DATABASE_URL, StoresConfig};
 pub use transport::TransportConfig;
@@ -63,6 +65,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Where Prometheus metrics are served (`GET /metrics`); off when unset.
     pub metrics_addr: Option<SocketAddr>,
+    /// Credentials of the services that may call SessionService and ext_authz Check.
+    pub service_tokens: ServiceTokens,
     /// Where time is read: the system clock. Not a setting; tests put a manual clock here.
     pub clock: Clock,
 }
@@ -203,6 +207,7 @@ impl Config {
                 )?),
                 None => None,
             },
+            service_tokens: ServiceTokens::from_env(&env)?,
             clock: Clock::System,
         };
         safety::refuse_unsafe(&config)?;

@@ -134,14 +134,7 @@ async fn authenticate(auth: &Auth, header: Option<&http::HeaderValue>) -> Authen
     let Some(header) = header else {
         return Authentication::Rejected(Rejection::Missing);
     };
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|value| {
-            let (scheme, token) = value.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(token)
-        })
-        .and_then(|token| SessionToken::parse(token).ok());
+    let token = header.to_str().ok().and_then(bearer_token);
     let Some(token) = token else {
         return Authentication::Rejected(Rejection::Malformed);
     };
@@ -153,6 +146,15 @@ async fn authenticate(auth: &Auth, header: Option<&http::HeaderValue>) -> Authen
             Authentication::Rejected(Rejection::StoreUnavailable)
         }
     }
+}
+
+/// The session token of an `authorization` value `Bearer <token>` (the scheme in any case).
+pub(super) fn bearer_token(value: &str) -> Option<SessionToken> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| SessionToken::parse(token).ok())
+        .flatten()
 }
 
 /// The caller the layer authenticated, or the status to answer with.

@@ -31,6 +31,16 @@ const METHODS: &[&str] = &[
     "ListUsers",
 ];
 
+/// The methods of the services for other services (SessionService, Envoy's ext_authz), by
+/// full path, with their labels (a unit test holds SessionService's to the proto).
+const SERVICE_METHODS: &[(&str, &str)] = &[
+    ("/phoneauth.v1.SessionService/Introspect", "Introspect"),
+    (
+        "/envoy.service.auth.v3.Authorization/Check",
+        "ExtAuthzCheck",
+    ),
+];
+
 /// The label of any path that is none of our methods: a client cannot mint label values.
 const UNKNOWN_METHOD: &str = "unknown";
 
@@ -40,6 +50,9 @@ fn method_label(path: &str) -> Option<&'static str> {
     if let Some(name) = path.strip_prefix(SERVICE_PREFIX) {
         let known = METHODS.iter().find(|method| **method == name);
         return Some(known.copied().unwrap_or(UNKNOWN_METHOD));
+    }
+    if let Some((_, label)) = SERVICE_METHODS.iter().find(|(known, _)| *known == path) {
+        return Some(label);
     }
     if path.starts_with("/grpc.") {
         return None;
@@ -265,11 +278,33 @@ mod tests {
     }
 
     #[test]
+    fn every_method_of_session_service_has_its_own_label() {
+        let set = prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET)
+            .expect("the descriptor set decodes");
+        let service = set
+            .file
+            .iter()
+            .flat_map(|file| &file.service)
+            .find(|service| service.name() == "SessionService")
+            .expect("SessionService is in the descriptor set");
+        for method in &service.method {
+            let path = format!("/phoneauth.v1.SessionService/{}", method.name());
+            assert_eq!(method_label(&path), Some(method.name()), "{path}");
+        }
+        assert_eq!(
+            method_label("/envoy.service.auth.v3.Authorization/Check"),
+            Some("ExtAuthzCheck")
+        );
+    }
+
+    #[test]
     fn other_paths_get_one_fixed_label_and_standard_services_none() {
         for path in [
             "/phoneauth.v1.AuthService/Nope",
             "/phoneauth.v1.AuthService/VerifyCode/extra",
             "/phoneauth.v1.AuthService/",
+            "/phoneauth.v1.SessionService/Nope",
+            "/envoy.service.auth.v3.Authorization/Check/extra",
             "/evil.Service/Method",
             "/",
         ] {

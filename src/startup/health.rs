@@ -1,4 +1,5 @@
-//! Health that tells the truth: AuthService is SERVING only while its stores answer.
+//! Health that tells the truth: AuthService (and SessionService and ext_authz, which read the
+//! same stores) is SERVING only while its stores answer.
 use std::time::Duration;
 
 use tonic_health::{ServingStatus, server::HealthReporter};
@@ -46,6 +47,11 @@ pub(super) async fn probe(
             (true, Some(problem)) => {
                 tracing::error!(%problem, "a dependency is down: health NOT_SERVING");
                 health.set_not_serving::<AuthServiceServer<AuthApi>>().await;
+                for service in super::FOR_SERVICES {
+                    health
+                        .set_service_status(service, ServingStatus::NotServing)
+                        .await;
+                }
                 health
                     .set_service_status("", ServingStatus::NotServing)
                     .await;
@@ -54,6 +60,11 @@ pub(super) async fn probe(
             (false, None) => {
                 tracing::info!("dependencies are back: health SERVING");
                 health.set_serving::<AuthServiceServer<AuthApi>>().await;
+                for service in super::FOR_SERVICES {
+                    health
+                        .set_service_status(service, ServingStatus::Serving)
+                        .await;
+                }
                 health.set_service_status("", ServingStatus::Serving).await;
                 serving = true;
             }

@@ -8,6 +8,7 @@ mod stores;
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
+use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use tokio::net::TcpListener;
 use tonic::{
     server::NamedService,
@@ -18,8 +19,13 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     auth::{Auth, Policy},
     config::{Config, SmsProvider},
-    grpc::{AuthApi, AuthLayer, DeadlineLayer, MetricsLayer, TransportErrorsLayer},
-    proto::{self, auth_service_server::AuthServiceServer},
+    grpc::{
+        AuthApi, AuthLayer, AuthorizationApi, DeadlineLayer, MetricsLayer, SessionApi,
+        TransportErrorsLayer,
+    },
+    proto::{
+        self, auth_service_server::AuthServiceServer, session_service_server::SessionServiceServer,
+    },
     sms::{ConsoleSender, SmsSender},
     store::{CachedUsers, Database, Redis, Writer},
 };
@@ -50,6 +56,15 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         match warning.level {
             tracing::Level::ERROR => tracing::error!("{}", warning.message),
             _ => tracing::warn!("{}", warning.message),
+        }
+    }
+    match config.service_tokens.is_empty() {
+        true => tracing::info!(
+            "SERVICE_TOKENS is not set: SessionService and ext_authz Check refuse every call"
+        ),
+        false => {
+            let names: Vec<&str> = config.service_tokens.names().collect();
+            tracing::info!(services = ?names, "services that may call SessionService and Check");
         }
     }
     let stores = stores::connect(&config.stores, &config.clock).await?;
@@ -132,6 +147,12 @@ impl App {
     ) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<AuthServiceServer<AuthApi>>().await;
+        health
+            .set_serving::<SessionServiceServer<SessionApi>>()
+            .await;
+        health
+            .set_serving::<AuthorizationServer<AuthorizationApi>>()
+            .await;
         let probe = tokio::spawn(health::probe(
             health.clone(),
             self.db.clone(),
@@ -147,6 +168,13 @@ impl App {
         let api = AuthApi::new(self.auth.clone(), &self.config.limits.trusted_proxies);
         let auth_service =
             AuthServiceServer::new(api).max_decoding_message_size(transport.max_request_bytes);
+        let services = &self.config.service_tokens;
+        let session_service =
+            SessionServiceServer::new(SessionApi::new(self.auth.clone(), services.clone()))
+                .max_decoding_message_size(transport.max_request_bytes);
+        let ext_authz =
+            AuthorizationServer::new(AuthorizationApi::new(self.auth.clone(), services.clone()))
+                .max_decoding_message_size(transport.max_request_bytes);
 
         let addr = self.local_addr();
         let mut server = Server::builder();
@@ -173,6 +201,8 @@ impl App {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(auth_service)
+            .add_service(session_service)
+            .add_service(ext_authz)
             .serve_with_incoming_shutdown(connections, drain_on(shutdown, health, probe, &drain));
         let result = drain
             .within(transport.shutdown_grace, serving)
@@ -198,6 +228,12 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
+/// The services other services call (SessionService, ext_authz), for health.
+const FOR_SERVICES: [&str; 2] = [
+    <SessionServiceServer<SessionApi> as NamedService>::NAME,
+    <AuthorizationServer<AuthorizationApi> as NamedService>::NAME,
+];
+
 /// Completes when `shutdown` does, after flipping every health status to NOT_SERVING, ending
 /// the health Watch streams and closing the connections that have not sent a preface.
 async fn drain_on(
@@ -215,6 +251,11 @@ async fn drain_on(
     health
         .set_service_status(auth_service, ServingStatus::NotServing)
         .await;
+    for service in FOR_SERVICES {
+        health
+            .set_service_status(service, ServingStatus::NotServing)
+            .await;
+    }
     health
         .set_service_status("", ServingStatus::NotServing)
         .await;
@@ -223,6 +264,9 @@ async fn drain_on(
     // NOT_SERVING it has not sent yet and ends with OK (a Check from here on answers NOT_FOUND,
     // but the listener is closing and open connections get GOAWAY right after this).
     health.clear_service_status(auth_service).await;
+    for service in FOR_SERVICES {
+        health.clear_service_status(service).await;
+    }
     health.clear_service_status("").await;
     drain.begin();
 }

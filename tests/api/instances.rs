@@ -305,3 +305,33 @@ async fn instances_starting_together_on_a_fresh_database_migrate_once() {
         app.login(&phone(n as u32)).await;
     }
 }
+
+/// Introspect and ext_authz read the shared session store on every call: a logout on one
+/// instance is refused by the next call on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_one_instance_shows_at_once_in_introspect_and_check_on_another() {
+    use crate::service_clients::{check_as_envoy, introspect_as_orders, spawn_on_for_services};
+    if !requires_shared_stores(&[Redis]).await {
+        return;
+    }
+    let backing = Backing::fresh().await;
+    let a = spawn_on_for_services(backing.clone(), &[]).await;
+    let b = spawn_on_for_services(backing, &[]).await;
+    let user = a.login(&phone(1)).await;
+    let bearer = format!("Bearer {}", user.token);
+    assert!(introspect_as_orders(&b, &user.token).await.active);
+    let allowed = check_as_envoy(&b, &[("authorization", &bearer)]).await;
+    assert_eq!(allowed.status.map(|s| s.code), Some(0));
+
+    a.client
+        .clone()
+        .logout(authed(&user.token, LogoutRequest {}))
+        .await
+        .unwrap();
+    assert!(!introspect_as_orders(&b, &user.token).await.active);
+    let denied = check_as_envoy(&b, &[("authorization", &bearer)]).await;
+    assert_eq!(
+        denied.status.map(|s| s.code),
+        Some(Code::Unauthenticated as i32)
+    );
+}
