@@ -1,10 +1,11 @@
-//! docs/api.md keeps up with the proto: every RPC and every message of phoneauth/v1/auth.proto
-//! has a heading there, an RPC's section names its request and response messages, and a
+//! docs/api.md keeps up with the protos: every RPC and every message of our files
+//! (phoneauth/v1/auth.proto, phoneauth/v1/session.proto, and any later one) has a heading there, an RPC's section names its request and response messages, and a
 //! message's section names each of its fields. Adding to the proto without documenting fails.
 use prost::Message;
 use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 
-const PROTO_FILE: &str = "phoneauth/v1/auth.proto";
+/// The files of ours in the descriptor set (the rest are Google's and Envoy's).
+const OUR_PREFIX: &str = "phoneauth/";
 const DOCS_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md");
 
 /// The documentation split at its headings: (heading line, the lines up to the next heading).
@@ -36,13 +37,20 @@ fn section_of<'a>(sections: &'a [(String, String)], name: &str) -> Option<&'a st
         .map(|(_, body)| body.as_str())
 }
 
-fn auth_proto() -> FileDescriptorProto {
-    FileDescriptorSet::decode(phone_auth::proto::FILE_DESCRIPTOR_SET)
+/// Our proto files, as the server embeds them.
+fn our_protos() -> Vec<FileDescriptorProto> {
+    let files: Vec<_> = FileDescriptorSet::decode(phone_auth::proto::FILE_DESCRIPTOR_SET)
         .expect("the embedded descriptor set decodes")
         .file
         .into_iter()
-        .find(|file| file.name() == PROTO_FILE)
-        .unwrap_or_else(|| panic!("the descriptor set holds {PROTO_FILE}"))
+        .filter(|file| file.name().starts_with(OUR_PREFIX))
+        .collect();
+    assert!(
+        files.len() >= 2,
+        "the descriptor set holds only {} of our files",
+        files.len()
+    );
+    files
 }
 
 /// Every message of the file, nested ones as `Outer.Inner`.
@@ -77,11 +85,10 @@ fn assert_nothing_missing(missing: Vec<String>, what: &str) {
 
 #[test]
 fn api_docs_have_a_section_for_every_rpc_naming_its_messages() {
-    let file = auth_proto();
     let sections = sections();
     let mut missing = Vec::new();
     let mut rpcs = 0;
-    for service in &file.service {
+    for service in our_protos().iter().flat_map(|file| &file.service) {
         for method in &service.method {
             rpcs += 1;
             let Some(body) = section_of(&sections, method.name()) else {
@@ -101,16 +108,16 @@ fn api_docs_have_a_section_for_every_rpc_naming_its_messages() {
             }
         }
     }
-    assert!(rpcs >= 7, "the proto declares only {rpcs} RPCs");
+    assert!(rpcs >= 8, "the protos declare only {rpcs} RPCs");
     assert_nothing_missing(missing, "these RPCs");
 }
 
 #[test]
 fn api_docs_have_a_section_for_every_message_naming_its_fields() {
-    let file = auth_proto();
+    let files = our_protos();
     let sections = sections();
     let mut missing = Vec::new();
-    let messages = messages(&file);
+    let messages: Vec<_> = files.iter().flat_map(messages).collect();
     for (name, message) in &messages {
         let Some(body) = section_of(&sections, name) else {
             missing.push(format!("a heading with `{name}`"));
@@ -123,14 +130,14 @@ fn api_docs_have_a_section_for_every_message_naming_its_fields() {
             }
         }
     }
-    for enumeration in &file.enum_type {
+    for enumeration in files.iter().flat_map(|file| &file.enum_type) {
         if section_of(&sections, enumeration.name()).is_none() {
             missing.push(format!("a heading with `{}`", enumeration.name()));
         }
     }
     assert!(
         messages.len() >= 15,
-        "the proto declares only {} messages",
+        "the protos declare only {} messages",
         messages.len()
     );
     assert_nothing_missing(missing, "these messages or fields");
