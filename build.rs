@@ -3,10 +3,18 @@
 //! `protox` compiles the .proto files in pure Rust, so no system `protoc` is needed. Source info
 //! is kept in the descriptor set so that the comments in auth.proto show through reflection.
 //!
+//! The descriptor set also carries `google/rpc/status.proto` and `google/rpc/error_details.proto`
+//! (vendored unchanged from googleapis, as tonic-types ships them, under their canonical names):
+//! our errors carry `google.rpc.BadRequest`, `ErrorInfo` and `RetryInfo` details, and grpcurl and
+//! the GUI tools can decode them only when reflection can describe those types. Code is
+//! generated for auth.proto alone; the details are encoded with `tonic-types`.
+//!
 //! The generated service decodes with `crate::grpc::ProtoCodec`, which answers an undecodable
 //! request INVALID_ARGUMENT in our words; it names the message through `prost::Name`, which
 //! `enable_type_names` implements for every message.
 use std::{env, path::PathBuf};
+
+const ERROR_DETAILS: &[&str] = &["google/rpc/status.proto", "google/rpc/error_details.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
@@ -16,12 +24,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }
+    for file in ERROR_DETAILS {
+        println!("cargo:rerun-if-changed=proto/{file}");
+    }
 
     let mut compiler = protox::Compiler::new(["proto"])?;
     compiler
         .include_source_info(true)
         .include_imports(true)
         .open_files(protos)?;
+    for file in ERROR_DETAILS {
+        compiler.open_file(file)?;
+    }
 
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     std::fs::write(
@@ -29,12 +43,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
 
+    let mut api = compiler.file_descriptor_set();
+    api.file
+        .retain(|file| !ERROR_DETAILS.contains(&file.name()));
     let mut prost = tonic_prost_build::Config::new();
     prost.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         .codec_path("crate::grpc::ProtoCodec")
-        .compile_fds_with_config(compiler.file_descriptor_set(), prost)?;
+        .compile_fds_with_config(api, prost)?;
     Ok(())
 }

@@ -3,7 +3,10 @@
 //! It sits outside the auth layer and the generated service, so it sees the calls that never
 //! reach a handler too: rejected by a layer, undecodable, or for a method that does not exist.
 //! The status is read where gRPC puts it: in the response headers of a trailers-only answer
-//! (every error tonic sends for a unary call), otherwise in the trailers at the end of the body.
+//! (every error tonic sends for a unary call), otherwise in the trailers at the end of the body,
+//! which for gRPC-Web is the body's last frame (`web_status.rs`: the layer sits outside
+//! tonic-web, so that it sees the calls tonic-web itself refuses). An answer with no status at
+//! all and an HTTP error status is counted as a gRPC client reads it.
 use std::{
     future::Future,
     pin::Pin,
@@ -12,9 +15,11 @@ use std::{
 };
 
 use http_body::{Body, Frame, SizeHint};
+use prost::bytes::Buf;
 use tonic::{Code, Status};
 use tower::{Layer, Service};
 
+use super::web_status::WebStatus;
 use crate::telemetry::{RPC_DURATION, RPC_REQUESTS};
 
 /// Our service's path prefix; its methods are labelled by name.
@@ -162,12 +167,22 @@ where
         let mut measurement = this.measurement.take();
         Poll::Ready(match result {
             Ok(response) => {
-                if let (Some(measurement), Some(code)) =
-                    (measurement.as_mut(), status_in(response.headers()))
-                {
-                    measurement.record(code);
+                let headers = response.headers();
+                let mut web = None;
+                if let Some(measurement) = measurement.as_mut() {
+                    if let Some(code) = status_in(headers) {
+                        measurement.record(code);
+                    } else if response.status() != http::StatusCode::OK {
+                        measurement.record(code_of_http_status(response.status()));
+                    } else {
+                        web = WebStatus::for_content_type(headers.get(http::header::CONTENT_TYPE));
+                    }
                 }
-                Ok(response.map(|inner| MeasuredBody { inner, measurement }))
+                Ok(response.map(|inner| MeasuredBody {
+                    inner,
+                    measurement,
+                    web,
+                }))
             }
             Err(error) => {
                 // tonic's routes never fail; a service that did would leave the status to
@@ -187,6 +202,19 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: B,
         measurement: Option<Measurement>,
+        // Set for a gRPC-Web answer, whose trailers travel as the body's last frame.
+        web: Option<WebStatus>,
+    }
+}
+
+/// An empty body, for the answers CORS makes up (preflights) and never counts.
+impl<B: Default> Default for MeasuredBody<B> {
+    fn default() -> Self {
+        Self {
+            inner: B::default(),
+            measurement: None,
+            web: None,
+        }
     }
 }
 
@@ -205,6 +233,11 @@ impl<B: Body> Body for MeasuredBody<B> {
                 Some(Ok(frame)) => {
                     if let Some(trailers) = frame.trailers_ref() {
                         measurement.record(status_in(trailers).unwrap_or(Code::Unknown));
+                    } else if let (Some(data), Some(web)) = (frame.data_ref(), this.web.as_mut())
+                        // tonic's bodies carry `Bytes`: one chunk is the whole frame.
+                        && let Some(code) = web.read(data.chunk())
+                    {
+                        measurement.record(code);
                     }
                 }
                 // hyper resets the stream, which a gRPC client reports as INTERNAL.
@@ -222,6 +255,19 @@ impl<B: Body> Body for MeasuredBody<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// The status a gRPC client reports for an HTTP answer without one (gRPC's "HTTP to gRPC status
+/// code mapping"): tonic-web's 400 and 405 for a request that is not gRPC-Web, say.
+fn code_of_http_status(status: http::StatusCode) -> Code {
+    match status.as_u16() {
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502 | 503 | 504 => Code::Unavailable,
+        _ => Code::Unknown,
     }
 }
 

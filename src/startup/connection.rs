@@ -15,6 +15,8 @@ use tokio::{
 };
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
+use super::opening::Opening;
+
 /// Where the server is in its life, as the connections see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Phase {
@@ -25,20 +27,15 @@ pub(super) enum Phase {
     Closed,
 }
 
-/// Bytes in the HTTP/2 client preface, `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`. Under TLS the first
-/// bytes read are the ClientHello, longer than this, and tonic's TLS handshake timeout (set to
-/// the same HANDSHAKE_TIMEOUT_SECONDS) bounds the rest of the handshake.
-const PREFACE_LEN: usize = 24;
-
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// An accepted TCP connection with its deadlines (see the module docs).
 pub(super) struct Connection {
     stream: TcpStream,
     _slot: OwnedSemaphorePermit,
-    /// Until the first [`PREFACE_LEN`] bytes have arrived: how many have, and what ends the
-    /// wait for the rest (the handshake timeout, or the start of the drain).
-    preface: Option<(usize, BoxFuture<&'static str>)>,
+    /// Until the connection's [`Opening`] is complete: how much of it has arrived, and what
+    /// ends the wait for the rest (the handshake timeout, or the start of the drain).
+    opening: Option<(Opening, BoxFuture<&'static str>)>,
     /// Completes when the drain deadline passes (or the server is gone).
     drain_deadline: BoxFuture<()>,
     /// Why the connection is being closed, once it is.
@@ -53,10 +50,10 @@ impl Connection {
         phase: &watch::Receiver<Phase>,
     ) -> Self {
         let mut draining = phase.clone();
-        let preface_deadline = Box::pin(async move {
+        let opening_deadline = Box::pin(async move {
             tokio::select! {
-                () = tokio::time::sleep(handshake_timeout) => "no HTTP/2 preface within HANDSHAKE_TIMEOUT_SECONDS",
-                _ = draining.wait_for(|phase| *phase >= Phase::Draining) => "shutting down before the HTTP/2 preface",
+                () = tokio::time::sleep(handshake_timeout) => "no HTTP/2 preface or HTTP/1.1 request head within HANDSHAKE_TIMEOUT_SECONDS",
+                _ = draining.wait_for(|phase| *phase >= Phase::Draining) => "shutting down before the connection's first request",
             }
         });
         let mut closed = phase.clone();
@@ -67,7 +64,7 @@ impl Connection {
         Self {
             stream,
             _slot: slot,
-            preface: Some((0, preface_deadline)),
+            opening: Some((Opening::new(), opening_deadline)),
             drain_deadline,
             closing: None,
         }
@@ -78,7 +75,7 @@ impl Connection {
         if self.closing.is_none() {
             if self.drain_deadline.as_mut().poll(cx).is_ready() {
                 self.closing = Some("SHUTDOWN_GRACE_SECONDS passed");
-            } else if let Some((_, deadline)) = self.preface.as_mut()
+            } else if let Some((_, deadline)) = self.opening.as_mut()
                 && let Poll::Ready(reason) = deadline.as_mut().poll(cx)
             {
                 tracing::debug!(
@@ -106,10 +103,10 @@ impl AsyncRead for Connection {
         this.check(cx)?;
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.stream).poll_read(cx, buf))?;
-        if let Some((received, _)) = this.preface.as_mut() {
-            *received += buf.filled().len() - before;
-            if *received >= PREFACE_LEN {
-                this.preface = None;
+        if let Some((opening, _)) = this.opening.as_mut() {
+            *opening = opening.read(&buf.filled()[before..]);
+            if opening.is_complete() {
+                this.opening = None;
             }
         }
         Poll::Ready(Ok(()))

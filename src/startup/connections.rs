@@ -1,7 +1,8 @@
 //! The accepted connections, bounded: at most MAX_CONNECTIONS are open, each must send its first
 //! bytes within HANDSHAKE_TIMEOUT_SECONDS, and the shutdown drain can close them all.
 //!
-//! tonic's `TcpIncoming` accepts without a cap, and hyper waits for an HTTP/2 preface forever;
+//! tonic's `TcpIncoming` accepts without a cap, and hyper waits for an HTTP/2 preface forever
+//! (and 30 s for an HTTP/1.1 request head; [`super::opening`] says what counts as the opening);
 //! a graceful shutdown then waits forever too, for a connection that never sent one or for a
 //! call whose body never ends. So the server takes its connections from [`Connections`]
 //! instead, and [`Drain`] decides when the waiting is over.
@@ -154,7 +155,8 @@ pub(super) struct Drain {
 }
 
 impl Drain {
-    /// Shutdown has started: connections that have not sent their preface are closed now.
+    /// Shutdown has started: connections that have not sent their opening (no call yet) are
+    /// closed now.
     pub(super) fn begin(&self) {
         self.phase.send_replace(Phase::Draining);
     }

@@ -3,6 +3,7 @@
 mod connection;
 mod connections;
 mod health;
+mod opening;
 mod stores;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -12,6 +13,7 @@ use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use tokio::net::TcpListener;
 use tonic::{
     server::NamedService,
+    service::{LayerExt, Routes},
     transport::{Identity, Server, ServerTlsConfig},
 };
 use tonic_health::{ServingStatus, server::HealthReporter};
@@ -19,10 +21,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     auth::{Auth, Policy},
     config::{Config, SmsProvider},
-    grpc::{
-        AuthApi, AuthLayer, AuthorizationApi, DeadlineLayer, MetricsLayer, SessionApi,
-        TransportErrorsLayer,
-    },
+    grpc::{AuthApi, AuthorizationApi, MetricsLayer, SessionApi},
     proto::{
         self, auth_service_server::AuthServiceServer, session_service_server::SessionServiceServer,
     },
@@ -160,10 +159,6 @@ impl App {
             self.auth.clone(),
             self.config.stores.health_probe_interval,
         ));
-        let reflection_v1 = reflection().build_v1().context("building reflection v1")?;
-        let reflection_v1alpha = reflection()
-            .build_v1alpha()
-            .context("building reflection v1alpha")?;
         let transport = &self.config.transport;
         let api = AuthApi::new(self.auth.clone(), &self.config.limits.trusted_proxies);
         let auth_service =
@@ -175,6 +170,30 @@ impl App {
         let ext_authz =
             AuthorizationServer::new(AuthorizationApi::new(self.auth.clone(), services.clone()))
                 .max_decoding_message_size(transport.max_request_bytes);
+        // Every gRPC service, each in the same layers (gRPC-Web, deadline, size, auth). The
+        // REST routes and pages of issue #12 join these Routes as an axum router.
+        let layers = crate::grpc::service_layers(
+            self.auth.clone(),
+            transport.request_timeout,
+            transport.max_request_bytes,
+        );
+        let mut routes = Routes::builder();
+        routes
+            .add_service(layers.named_layer(health_service))
+            .add_service(
+                layers.named_layer(reflection().build_v1().context("building reflection v1")?),
+            )
+            .add_service(
+                layers.named_layer(
+                    reflection()
+                        .build_v1alpha()
+                        .context("building reflection v1alpha")?,
+                ),
+            )
+            .add_service(layers.named_layer(auth_service))
+            .add_service(layers.named_layer(session_service))
+            .add_service(layers.named_layer(ext_authz));
+        let cors = crate::grpc::cors_layer(&transport.cors_allowed_origins);
 
         let addr = self.local_addr();
         let mut server = Server::builder();
@@ -184,25 +203,28 @@ impl App {
                 .timeout(transport.handshake_timeout);
             server = server.tls_config(tls).context("configuring TLS")?;
         }
-        tracing::info!(%addr, tls = self.tls.is_some(), "phone-auth serving gRPC");
+        // Tests and operators' scripts wait for this exact message: it names gRPC-Web in a field.
+        tracing::info!(
+            %addr,
+            tls = self.tls.is_some(),
+            grpc_web = true,
+            cors_origins = transport.cors_allowed_origins.len(),
+            "phone-auth serving gRPC"
+        );
         let keepalive = Some(transport.keepalive_interval).filter(|d| !d.is_zero());
         let (connections, drain) = connections::bounded(self.listener, transport);
         let serving = server
+            // gRPC-Web over HTTP/1.1; native gRPC and gRPC-Web over h2 need nothing more.
+            .accept_http1(true)
             .concurrency_limit_per_connection(transport.concurrency_per_connection)
             .max_concurrent_streams(transport.max_concurrent_streams)
             .http2_keepalive_interval(keepalive)
             .http2_keepalive_timeout(Some(transport.keepalive_timeout))
-            // The first layer is the outermost: metrics see the statuses the others answer.
+            // The first layer is the outermost: CORS answers preflights before anything counts
+            // them, and metrics see the statuses every layer inside answers.
+            .layer(tower::util::option_layer(cors))
             .layer(MetricsLayer)
-            .layer(DeadlineLayer::new(transport.request_timeout))
-            .layer(TransportErrorsLayer::new(transport.max_request_bytes))
-            .layer(AuthLayer::new(self.auth.clone()))
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(auth_service)
-            .add_service(session_service)
-            .add_service(ext_authz)
+            .add_routes(routes.routes().prepare())
             .serve_with_incoming_shutdown(connections, drain_on(shutdown, health, probe, &drain));
         let result = drain
             .within(transport.shutdown_grace, serving)
@@ -220,8 +242,10 @@ impl App {
     }
 }
 
-/// Reflection over our API and health; grpcurl ≤1.8 and older GUI tools speak only v1alpha,
-/// so both versions are served.
+/// Reflection over our API and health, and over google.rpc's error details, so that grpcurl and
+/// the GUI tools decode the BadRequest, ErrorInfo and RetryInfo our errors carry (the
+/// descriptor set holds google/rpc/error_details.proto, see build.rs). grpcurl ≤1.8 and older
+/// GUI tools speak only v1alpha, so both versions are served.
 fn reflection() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -235,7 +259,7 @@ const FOR_SERVICES: [&str; 2] = [
 ];
 
 /// Completes when `shutdown` does, after flipping every health status to NOT_SERVING, ending
-/// the health Watch streams and closing the connections that have not sent a preface.
+/// the health Watch streams and closing the connections that have not sent their first request.
 async fn drain_on(
     shutdown: impl Future<Output = ()>,
     mut health: HealthReporter,

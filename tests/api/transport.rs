@@ -1,6 +1,7 @@
 //! Health, reflection, limits and shutdown: the parts of the product around the RPCs.
 mod connections;
 mod deadlines;
+mod http1;
 mod malformed;
 mod raw_http2;
 mod shutdown;

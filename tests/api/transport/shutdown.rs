@@ -8,12 +8,15 @@ use std::{
 };
 
 use sqlx::{Connection, SqliteConnection};
-use tokio::{io::AsyncReadExt, net::TcpStream};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use super::raw_http2::RawHttp2;
+use super::raw_http2::{PREFACE, RawHttp2};
 use crate::helpers::phone;
 
 /// Time allowed past the grace for closing the stores and exiting.
@@ -113,9 +116,16 @@ async fn sigterm_with_an_idle_connection_open_exits_zero_at_once() {
     let grace = Duration::from_secs(5);
     let mut server = Binary::start(&[("SHUTDOWN_GRACE_SECONDS", "5")]);
     let mut idle = TcpStream::connect(server.addr).await.unwrap();
-    // The server's SETTINGS frame: the connection is being served, waiting for a preface.
+    // The server writes nothing to a socket that has not shown its protocol (HTTP/2 or
+    // HTTP/1.1). Connections are accepted in order, so once a later one that sent the HTTP/2
+    // preface gets the server's SETTINGS frame, the idle one is being served too.
+    let mut later = TcpStream::connect(server.addr).await.unwrap();
+    later.write_all(PREFACE).await.unwrap();
     let mut first = [0u8; 9];
-    idle.read_exact(&mut first).await.unwrap();
+    later.read_exact(&mut first).await.unwrap();
+    // Closed by the client now: an HTTP/2 connection is no idle socket, and its graceful close
+    // waits for PINGs this raw socket would never answer.
+    drop(later);
 
     let sent = server.sigterm();
     let status = server.exits_within(grace + MARGIN).await;
