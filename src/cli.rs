@@ -84,7 +84,10 @@ impl Cli {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    build(config).await?.run_until(shutdown_signal()).await
+    // Listening for SIGTERM starts before anything else: one that arrives while the stores
+    // connect or migrations run is kept, and the server then drains at once.
+    let shutdown = shutdown_signal();
+    build(config).await?.run_until(shutdown).await
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
