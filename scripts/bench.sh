@@ -5,6 +5,7 @@
 #
 #   scripts/bench.sh                          # everything (about 15 minutes on 2 cores)
 #   scripts/bench.sh --only sqlite --duration 3   # options go to `loadgen bench`
+#   scripts/bench.sh --only services --duration 3 # Introspect and ext_authz Check (issue #14)
 #
 # Environment:
 #   BENCH_PG_URL     PostgreSQL URL whose user may create databases
@@ -89,16 +90,24 @@ if [ "${BENCH_PROFILE:-0}" = 1 ]; then
 fi
 
 # Put the table between the markers of docs/performance.md (appended if they are missing).
+# `--only services` has markers of its own (bench-services), so that a run of those rows alone
+# leaves the full table in place.
 DOC=docs/performance.md
-BEGIN='<!-- bench:begin (written by scripts/bench.sh; edits inside are overwritten) -->'
-END='<!-- bench:end -->'
-if ! grep -qF '<!-- bench:begin' "$DOC" 2>/dev/null; then
+MARK=bench
+previous=
+for arg in "$@"; do
+  if [ "$previous" = --only ] && [ "$arg" = services ]; then MARK=bench-services; fi
+  previous=$arg
+done
+BEGIN="<!-- $MARK:begin (written by scripts/bench.sh; edits inside are overwritten) -->"
+END="<!-- $MARK:end -->"
+if ! grep -qF "<!-- $MARK:begin" "$DOC" 2>/dev/null; then
   printf '\n## Results\n\n%s\n%s\n' "$BEGIN" "$END" >>"$DOC"
 fi
-awk -v results="$DIR/results.md" -v begin="$BEGIN" '
-  /<!-- bench:begin/ { print begin; while ((getline line < results) > 0) print line; skip = 1; next }
-  /<!-- bench:end/   { skip = 0 }
-  !skip              { print }
+awk -v results="$DIR/results.md" -v begin="$BEGIN" -v mark="<!-- $MARK:" '
+  index($0, mark "begin") == 1 { print begin; while ((getline line < results) > 0) print line; skip = 1; next }
+  index($0, mark "end") == 1   { skip = 0 }
+  !skip                        { print }
 ' "$DOC" >"$DOC.tmp"
 mv "$DOC.tmp" "$DOC"
 echo "bench: results written to $DOC (raw logs in $DIR)"

@@ -8,7 +8,7 @@
 //!               [--pg-url postgres://…] [--out FILE] [--duration 5] [--warmup 1]
 //!               [--connections 8] [--streams 32] [--main-users 200000]
 //!               [--small-users 10000] [--big-users 1000000] [--memory-entries 1000000]
-//!               [--only sqlite,postgres,scale,memory] [--perf-dir DIR]
+//!               [--only sqlite,services,postgres,scale,memory] [--perf-dir DIR]
 //! loadgen sweep --server-bin … [--rates 1000,5000,10000]   (latency against rate, ad hoc)
 //! loadgen store-memory [--n 1000000]   (bytes per entry of each in-memory store)
 //! loadgen raw-insert --db URL [--pool 8] [--concurrency 64] [--rows N] [--seconds S]

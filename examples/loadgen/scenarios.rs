@@ -1,4 +1,5 @@
 //! The calls each scenario makes, as [`Op`]s, and the untimed calls that prepare their inputs.
+//! The calls of other services (Introspect, ext_authz Check) are in `services`.
 use std::sync::{Arc, Mutex};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -17,6 +18,10 @@ use crate::{
     seed::invite_code,
     server::HEALTH_SERVICE,
 };
+
+mod services;
+
+pub use services::{ext_authz_check, introspect};
 
 /// `authorization: Bearer <token>`, ready to attach.
 pub type Bearer = MetadataValue<Ascii>;

@@ -16,6 +16,21 @@ use tonic_health::pb::{
 /// The service whose health the bench checks (and uses as the throughput ceiling).
 pub const HEALTH_SERVICE: &str = "phoneauth.v1.AuthService";
 
+/// The load generator's own service credential, sent as `x-service-token` by the Introspect and
+/// ext_authz scenarios; every bench server knows it as the service `loadgen` (by its SHA-256,
+/// as SERVICE_TOKENS takes it). 46 characters: over the server's 43-character minimum.
+pub const SERVICE_TOKEN: &str = "bG9hZGdlbi1iZW5jaC1zZXJ2aWNlLXRva2VuLWZvci0xNA";
+
+/// `SERVICE_TOKENS` naming [`SERVICE_TOKEN`]: `loadgen:<sha256 hex>`.
+fn service_tokens() -> String {
+    use sha2::{Digest as _, Sha256};
+    let hex: String = Sha256::digest(SERVICE_TOKEN.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("loadgen:{hex}")
+}
+
 /// How to start a server.
 #[derive(Clone)]
 pub struct ServerSpec {
@@ -165,7 +180,8 @@ impl Drop for Server {
 }
 
 /// The settings of a bench server: console sender, warn-level logs, every throttle raised so
-/// that one address can send millions of calls, and a fixed key.
+/// that one address can send millions of calls, a fixed key, and the loadgen's service
+/// credential (for SessionService and ext_authz Check).
 fn server_env(spec: &ServerSpec, addr: SocketAddr) -> Vec<(String, String)> {
     let env = [
         (
@@ -186,6 +202,7 @@ fn server_env(spec: &ServerSpec, addr: SocketAddr) -> Vec<(String, String)> {
         ("VERIFY_CODE_PER_IP_BURST", "1000000000".into()),
         ("VERIFY_CODE_PER_IP_PER_MINUTE", "1000000000".into()),
         ("SMS_BUDGET_PER_WINDOW", "1000000000".into()),
+        ("SERVICE_TOKENS", service_tokens()),
     ];
     let mut env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     for (k, v) in &spec.env {

@@ -1,6 +1,7 @@
 //! The whole bench: every scenario of docs/performance.md against real server processes, and the
 //! Markdown tables written from the results. Sections: `throughput` (every RPC on SQLite, and
-//! registration on PostgreSQL, against the raw INSERT rate), `scale` (data sizes, start-up,
+//! registration on PostgreSQL, against the raw INSERT rate), `services` (Introspect and
+//! ext_authz Check, part of the SQLite run, or alone), `scale` (data sizes, start-up,
 //! memory), `sweep` (latency against rate, ad hoc).
 use std::{
     collections::HashSet,
@@ -16,6 +17,7 @@ use phone_auth::proto::{
 };
 
 mod scale;
+mod services;
 mod sweep;
 mod throughput;
 
@@ -50,7 +52,8 @@ pub struct Opts {
     pub big_users: u64,
     /// Live sessions and pending codes created for the memory measurement.
     pub memory_entries: u64,
-    /// Sections to run (sqlite, postgres, scale, memory); all when none.
+    /// Sections to run (sqlite, services, postgres, scale, memory); all when none. The SQLite
+    /// run includes the services rows; `services` without `sqlite` runs them alone.
     pub only: Option<HashSet<String>>,
     /// Record a perf profile of the server during each peak run into this folder.
     pub perf_dir: Option<PathBuf>,
@@ -77,6 +80,11 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
         throughput::sqlite_throughput(&opts, &mut report)
             .await
             .context("SQLite throughput")?;
+        report.write(&opts.out)?;
+    } else if wanted("services") {
+        services::services_only(&opts, &mut report)
+            .await
+            .context("services")?;
         report.write(&opts.out)?;
     }
     if wanted("postgres") {

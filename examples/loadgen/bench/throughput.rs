@@ -7,7 +7,7 @@ use std::{
 
 use anyhow::{Context, ensure};
 
-use super::*;
+use super::{services, *};
 
 /// The raw INSERT rate, measured in a child process pinned to the server's core, through a
 /// pool of `pool` connections.
@@ -80,19 +80,7 @@ fn raw_insert(opts: &Opts, url: &str) -> anyhow::Result<(f64, u32)> {
 
 pub(super) async fn sqlite_throughput(opts: &Opts, report: &mut Report) -> anyhow::Result<()> {
     eprintln!("== SQLite: throughput of every RPC");
-    let mut referrals = vec![(2, 3, FEW_REFERRALS)];
-    referrals.extend((0..PROFILE_USERS).map(|k| {
-        (
-            PROFILE_USERS_FIRST + k,
-            PROFILE_REFERRALS_FIRST + k * FEW_REFERRALS,
-            FEW_REFERRALS,
-        )
-    }));
-    let seed = Seed {
-        users: opts.main_users,
-        referrals,
-    };
-    let (url, _) = fresh_sqlite(opts, "main", &seed).await?;
+    let (url, _) = fresh_sqlite(opts, "main", &main_seed(opts)).await?;
 
     // GetProfile with the profile cache off: every call reads SQL (user, then referrals).
     let mut b = Bench::start(
@@ -117,6 +105,7 @@ pub(super) async fn sqlite_throughput(opts: &Opts, report: &mut Report) -> anyho
         b.ceiling,
         None,
     );
+    services::introspect_without_cache(&b, report, db, tokens).await;
     b.stop().await?;
 
     let mut b = Bench::start(opts, &spec(opts, "sqlite", url.clone())).await?;
@@ -139,6 +128,8 @@ pub(super) async fn sqlite_throughput(opts: &Opts, report: &mut Report) -> anyho
         b.ceiling,
         Some(0.6),
     );
+    // The calls of other services (issue #14), with the same sessions.
+    services::measure(&b, report, db, tokens).await;
 
     // RequestCode to distinct new phones; the codes feed VerifyCode below.
     let codes = Arc::new(Mutex::new(Vec::new()));
@@ -303,8 +294,25 @@ pub(super) async fn postgres_registration(
     Ok(())
 }
 
+/// The throughput database: `main_users` users, user 2 with FEW_REFERRALS referrals, and the
+/// PROFILE_USERS users whose profiles are read, FEW_REFERRALS each.
+pub(super) fn main_seed(opts: &Opts) -> Seed {
+    let mut referrals = vec![(2, 3, FEW_REFERRALS)];
+    referrals.extend((0..PROFILE_USERS).map(|k| {
+        (
+            PROFILE_USERS_FIRST + k,
+            PROFILE_REFERRALS_FIRST + k * FEW_REFERRALS,
+            FEW_REFERRALS,
+        )
+    }));
+    Seed {
+        users: opts.main_users,
+        referrals,
+    }
+}
+
 /// One session for each of the PROFILE_USERS users with FEW_REFERRALS referrals.
-async fn profile_sessions(b: &Bench<'_>) -> anyhow::Result<Vec<Bearer>> {
+pub(super) async fn profile_sessions(b: &Bench<'_>) -> anyhow::Result<Vec<Bearer>> {
     let mut tokens = Vec::new();
     for k in 0..PROFILE_USERS {
         tokens.extend(
