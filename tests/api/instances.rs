@@ -16,7 +16,7 @@ use crate::{
         SharedStore::{Postgres, Redis},
         TestApp, assert_status, authed, phone, requires_shared_stores,
     },
-    proxy::{Proxy, authority, via},
+    proxy::Proxy,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,8 +139,8 @@ async fn a_redis_outage_answers_unavailable_and_the_service_recovers_by_itself()
     }
     let mut backing = Backing::fresh().await;
     let (redis_url, prefix) = backing.redis.clone().expect("TEST_REDIS_URL is set");
-    let proxy = Proxy::start(authority(&redis_url)).await;
-    backing.redis = Some((via(&redis_url, proxy.addr), prefix));
+    let (proxy, redis_url) = Proxy::in_front_of(&redis_url).await;
+    backing.redis = Some((redis_url, prefix));
     let app = TestApp::spawn_on(backing, &OUTAGE_VARS).await;
     let user = app.login(&phone(1)).await;
 
@@ -179,9 +179,8 @@ async fn a_database_outage_answers_unavailable_and_loses_nothing() {
         return;
     }
     let mut backing = Backing::fresh().await;
-    let real_url = backing.database_url.clone();
-    let proxy = Proxy::start(authority(&real_url)).await;
-    backing.database_url = via(&real_url, proxy.addr);
+    let (proxy, database_url) = Proxy::in_front_of(&backing.database_url).await;
+    backing.database_url = database_url;
     let app = TestApp::spawn_on(backing.clone(), &OUTAGE_VARS).await;
     let inviter = app.login(&phone(1)).await;
     let user = app.login(&phone(2)).await;
@@ -223,8 +222,8 @@ async fn start_up_waits_for_a_database_that_is_down() {
         return;
     }
     let mut backing = Backing::fresh().await;
-    let proxy = Proxy::start(authority(&backing.database_url)).await;
-    backing.database_url = via(&backing.database_url, proxy.addr);
+    let (proxy, database_url) = Proxy::in_front_of(&backing.database_url).await;
+    backing.database_url = database_url;
     proxy.cut();
     let starting = tokio::spawn(TestApp::spawn_on(
         backing,

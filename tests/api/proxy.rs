@@ -99,6 +99,15 @@ impl Proxy {
     }
 }
 
+impl Proxy {
+    /// A proxy in front of the server `url` names, and the URL that reaches it through the proxy.
+    pub async fn in_front_of(url: &str) -> (Self, String) {
+        let proxy = Self::start(authority(url)).await;
+        let url = via(url, proxy.addr);
+        (proxy, url)
+    }
+}
+
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.task.abort();
@@ -106,7 +115,7 @@ impl Drop for Proxy {
 }
 
 /// The host:port of a URL like scheme://user@host:port/path.
-pub fn authority(url: &str) -> SocketAddr {
+fn authority(url: &str) -> SocketAddr {
     let rest = url.split_once("://").unwrap().1;
     let host_port = rest.split('/').next().unwrap();
     let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, hp)| hp);
@@ -122,7 +131,7 @@ pub fn authority(url: &str) -> SocketAddr {
 }
 
 /// `url` with its host:port replaced by `addr`.
-pub fn via(url: &str, addr: SocketAddr) -> String {
+fn via(url: &str, addr: SocketAddr) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
     let user = authority

@@ -15,7 +15,7 @@ use crate::{
         Backing, SharedStore::Postgres, SharedStore::Redis, TestApp, assert_status, phone,
         requires_shared_stores,
     },
-    proxy::{Proxy, authority, via},
+    proxy::Proxy,
 };
 
 /// Slack for scheduling and the answer's way back, over a store's own timeout.
@@ -32,8 +32,8 @@ async fn with_redis_blackholed_each_call_fails_unavailable_within_the_redis_time
     }
     let mut backing = Backing::fresh().await;
     let (redis_url, prefix) = backing.redis.clone().expect("TEST_REDIS_URL is set");
-    let proxy = Proxy::start(authority(&redis_url)).await;
-    backing.redis = Some((via(&redis_url, proxy.addr), prefix));
+    let (proxy, redis_url) = Proxy::in_front_of(&redis_url).await;
+    backing.redis = Some((redis_url, prefix));
     let app = TestApp::spawn_on(backing, &[("REDIS_TIMEOUT_SECONDS", "1")]).await;
     let user = app.login(&phone(1)).await;
     let bound = Duration::from_secs(1) + MARGIN;
@@ -79,8 +79,8 @@ async fn a_query_running_when_postgres_goes_silent_fails_unavailable_within_its_
     }
     let mut backing = Backing::fresh().await;
     let real_url = backing.database_url.clone();
-    let proxy = Proxy::start(authority(&real_url)).await;
-    backing.database_url = via(&real_url, proxy.addr);
+    let (proxy, database_url) = Proxy::in_front_of(&real_url).await;
+    backing.database_url = database_url;
     // Long enough that the statement timeout alone would end the wait, if its answer came.
     let app = TestApp::spawn_on(backing, &[("DB_ACQUIRE_TIMEOUT_SECONDS", "1")]).await;
     let inviter = app.login(&phone(1)).await;
