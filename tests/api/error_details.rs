@@ -2,43 +2,15 @@
 //! decode google.rpc.BadRequest, ErrorInfo and RetryInfo instead of printing a base64 blob.
 use prost::Message;
 use tokio_stream::StreamExt;
-use tonic_reflection::pb::v1::{
-    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-};
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, reflected_files as files_for};
 
 const DETAILS: [&str; 3] = [
     "google.rpc.BadRequest",
     "google.rpc.ErrorInfo",
     "google.rpc.RetryInfo",
 ];
-
-/// The files reflection v1 answers for `request`: the one asked for (a client then asks for
-/// each of its imports by name).
-async fn files_for(
-    app: &TestApp,
-    request: MessageRequest,
-) -> Vec<prost_types::FileDescriptorProto> {
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(request),
-    };
-    let mut responses = ServerReflectionClient::new(app.channel().await)
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
-    match responses.next().await.unwrap().unwrap().message_response {
-        Some(MessageResponse::FileDescriptorResponse(files)) => files
-            .file_descriptor_proto
-            .iter()
-            .map(|bytes| prost_types::FileDescriptorProto::decode(bytes.as_slice()).unwrap())
-            .collect(),
-        other => panic!("{other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn reflection_serves_google_rpc_error_details_with_their_imports() {

@@ -3,6 +3,7 @@
 //!
 //! The database is a new SQLite file per test, or, when TEST_DATABASE_URL names a PostgreSQL
 //! server, a new database on it per test (named `phoneauth_test_<uuid>`).
+mod reflection;
 mod server_process;
 mod shared_stores;
 
@@ -17,6 +18,7 @@ use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::oneshot;
 use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 
+pub use reflection::reflected_files;
 pub use server_process::ServerProcess;
 pub use shared_stores::{SharedStore, requires_shared_stores};
 

@@ -179,15 +179,10 @@ async fn service_calls_are_counted_by_service_name_and_method() {
 
 #[tokio::test]
 async fn health_and_reflection_cover_the_services_for_services() {
-    use prost::Message;
-    use tokio_stream::StreamExt;
     use tonic_health::pb::{
         HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
     };
-    use tonic_reflection::pb::v1::{
-        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-    };
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     let app = TestApp::spawn().await;
     let mut health = HealthClient::new(app.channel().await);
     for service in [
@@ -205,26 +200,13 @@ async fn health_and_reflection_cover_the_services_for_services() {
         assert_eq!(status, ServingStatus::Serving as i32, "{service}");
     }
 
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::FileContainingSymbol(
-            "phoneauth.v1.SessionService".into(),
-        )),
-    };
-    let mut responses = ServerReflectionClient::new(app.channel().await)
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(MessageResponse::FileDescriptorResponse(files)) =
-        responses.next().await.unwrap().unwrap().message_response
-    else {
-        panic!("expected file descriptors");
-    };
+    let files = crate::helpers::reflected_files(
+        &app,
+        MessageRequest::FileContainingSymbol("phoneauth.v1.SessionService".into()),
+    )
+    .await;
     let file = files
-        .file_descriptor_proto
-        .iter()
-        .map(|bytes| prost_types::FileDescriptorProto::decode(bytes.as_slice()).unwrap())
+        .into_iter()
         .find(|f| f.name() == "phoneauth/v1/session.proto")
         .expect("session.proto is served");
     let methods: Vec<_> = file.service[0].method.iter().map(|m| m.name()).collect();
