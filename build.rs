@@ -14,7 +14,16 @@
 //! `enable_type_names` implements for every message.
 use std::{env, path::PathBuf};
 
+/// The REST bindings, read the same way the server reads them.
+#[path = "src/rest/http_rule.rs"]
+#[allow(dead_code)]
+mod http_rule;
+
 const ERROR_DETAILS: &[&str] = &["google/rpc/status.proto", "google/rpc/error_details.proto"];
+
+/// `google.api.http` (vendored unchanged from googleapis, as envoy-types ships them): the REST
+/// URL of each RPC is an option in the proto.
+const GOOGLE_API: [&str; 2] = ["google/api/annotations.proto", "google/api/http.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
@@ -24,9 +33,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }
-    for file in ERROR_DETAILS {
+    for file in ERROR_DETAILS.iter().chain(&GOOGLE_API) {
         println!("cargo:rerun-if-changed=proto/{file}");
     }
+    println!("cargo:rerun-if-changed=src/rest/http_rule.rs");
 
     let mut compiler = protox::Compiler::new(["proto"])?;
     compiler
@@ -37,6 +47,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.open_file(file)?;
     }
 
+    // A rule the server could not route fails the build here, naming the RPC.
+    http_rule::rpc_routes(&compiler.descriptor_pool())?;
+
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     std::fs::write(
         out_dir.join("phoneauth_descriptor.bin"),
@@ -44,8 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     let mut api = compiler.file_descriptor_set();
+    // No code for the google.rpc and google.api files: they are there for reflection and REST.
+    // (google/protobuf stays: prost-build reads the well-known types it maps to prost-types.)
     api.file
-        .retain(|file| !ERROR_DETAILS.contains(&file.name()));
+        .retain(|file| !ERROR_DETAILS.contains(&file.name()) && !GOOGLE_API.contains(&file.name()));
     let mut prost = tonic_prost_build::Config::new();
     prost.enable_type_names();
     tonic_prost_build::configure()

@@ -1,0 +1,47 @@
+//! REST/JSON on the same port as gRPC, generated from the proto: each RPC answers at the URL its
+//! `google.api.http` option names ([`http_rule`]), in the proto3 JSON mapping.
+pub mod http_rule;
+
+use std::sync::LazyLock;
+
+use prost_reflect::DescriptorPool;
+
+/// Our descriptors (with google.api, google.rpc and the well-known types they import), decoded
+/// once: the REST routes and the JSON mapping both read them.
+pub fn descriptor_pool() -> &'static DescriptorPool {
+    static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+        DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET)
+            .expect("build.rs wrote a valid descriptor set")
+    });
+    &POOL
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rpc_of_ours_has_a_rest_route() {
+        let all = http_rule::rpc_routes(descriptor_pool()).unwrap();
+        assert!(all.len() >= 8, "{all:?}");
+        for rpc in &all {
+            assert!(
+                !rpc.routes.is_empty(),
+                "{} has no google.api.http option: give it a REST URL",
+                rpc.grpc_path()
+            );
+        }
+        let set_inviter = all
+            .iter()
+            .find(|rpc| rpc.rpc.name() == "SetInviter")
+            .unwrap();
+        let methods: Vec<_> = set_inviter.routes.iter().map(|r| r.method).collect();
+        assert_eq!(methods, ["POST", "PATCH"]);
+        assert!(
+            set_inviter
+                .routes
+                .iter()
+                .all(|r| r.path == "/users/profile" && r.body)
+        );
+    }
+}
