@@ -68,6 +68,12 @@ impl SecretKey {
         self.digest(&[b"session\0", token.as_bytes()])
     }
 
+    /// The CSRF token that goes with a session held in a browser cookie (signed double submit):
+    /// a page proves it can read its own origin's cookies, which another site cannot.
+    pub fn csrf_digest(&self, token: &SessionToken) -> Digest {
+        self.digest(&[b"csrf\0", token.as_bytes()])
+    }
+
     fn digest(&self, parts: &[&[u8]]) -> Digest {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         for part in parts {

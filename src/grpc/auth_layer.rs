@@ -21,6 +21,11 @@ const AUTHENTICATED_METHODS: &[&str] = &[
     "/phoneauth.v1.AuthService/ListUsers",
 ];
 
+/// Whether a call to `path` must carry a session.
+pub fn requires_session(path: &str) -> bool {
+    AUTHENTICATED_METHODS.contains(&path)
+}
+
 /// What the layer found; handlers turn a rejection into UNAUTHENTICATED (or UNAVAILABLE).
 #[derive(Clone, Debug)]
 pub enum Authentication {
@@ -108,7 +113,7 @@ where
         // The clone is not ready; keep the one that was polled (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if !AUTHENTICATED_METHODS.contains(&request.uri().path()) {
+        if !requires_session(request.uri().path()) {
             return Box::pin(inner.call(request));
         }
         let auth = self.auth.clone();

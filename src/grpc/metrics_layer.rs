@@ -65,6 +65,17 @@ fn method_label(path: &str) -> Option<&'static str> {
     Some(UNKNOWN_METHOD)
 }
 
+/// The label a request is counted under, or `None` when it is not counted. REST calls and pages
+/// are not RPCs here: REST is counted under its RPC where it makes the call (`rest::service`),
+/// and pages are not counted.
+fn label_of<B>(request: &http::Request<B>) -> Option<&'static str> {
+    let grpc = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
+    grpc.then(|| method_label(request.uri().path())).flatten()
+}
+
 /// Adds [`MetricsMiddleware`] around the services.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MetricsLayer;
@@ -95,7 +106,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let measurement = method_label(request.uri().path()).map(Measurement::start);
+        let measurement = label_of(&request).map(Measurement::start);
         MeasuredFuture {
             inner: self.inner.call(request),
             measurement,
@@ -341,6 +352,28 @@ mod tests {
             method_label("/envoy.service.auth.v3.Authorization/Check"),
             Some("ExtAuthzCheck")
         );
+    }
+
+    #[test]
+    fn only_grpc_and_grpc_web_requests_are_counted() {
+        let request = |content_type: &str, path: &str| {
+            http::Request::builder()
+                .uri(path)
+                .header(http::header::CONTENT_TYPE, content_type)
+                .body(())
+                .unwrap()
+        };
+        let verify = "/phoneauth.v1.AuthService/VerifyCode";
+        assert_eq!(
+            label_of(&request("application/grpc", verify)),
+            Some("VerifyCode")
+        );
+        let web = request("application/grpc-web-text", verify);
+        assert_eq!(label_of(&web), Some("VerifyCode"));
+        assert_eq!(label_of(&request("application/json", "/users/auth/")), None);
+        assert_eq!(label_of(&request("text/html", "/")), None);
+        let unknown = request("application/grpc", "/made.up/Call");
+        assert_eq!(label_of(&unknown), Some(UNKNOWN_METHOD));
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod status;
 mod transport_errors;
 mod web_status;
 
-pub use auth_layer::{AuthLayer, Authentication};
+pub use auth_layer::{AuthLayer, Authentication, requires_session};
 pub use codec::ProtoCodec;
 pub use deadline::DeadlineLayer;
 pub use ext_authz::{AuthorizationApi, USER_ID_HEADER, USER_PHONE_HEADER};
@@ -26,5 +26,5 @@ pub use metrics_layer::MetricsLayer;
 pub use service::AuthApi;
 pub use service_auth::{SERVICE_CALLS, SERVICE_TOKEN_HEADER};
 pub use stack::{ServiceLayers, cors_layer, service_layers};
-pub use status::ERROR_DOMAIN;
+pub use status::{ERROR_DOMAIN, deadline_exceeded, request_too_large};
 pub use transport_errors::TransportErrorsLayer;

@@ -77,7 +77,9 @@ pub fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::POST])
+            // POST for gRPC-Web and REST calls, GET and PATCH for REST (GetProfile, ListUsers;
+            // SetInviter's PATCH binding).
+            .allow_methods([Method::GET, Method::POST, Method::PATCH])
             .allow_headers(GRPC_WEB_REQUEST_HEADERS.map(HeaderName::from_static))
             .expose_headers(GRPC_WEB_RESPONSE_HEADERS.map(HeaderName::from_static))
             .max_age(PREFLIGHT_MAX_AGE),

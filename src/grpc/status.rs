@@ -104,7 +104,7 @@ pub(super) fn undecodable_request(message: &str) -> Status {
 
 /// The answer to a call that ran out of time: the smaller of the server's deadline and the
 /// client's `grpc-timeout`, which is `deadline`.
-pub(super) fn deadline_exceeded(deadline: std::time::Duration) -> Status {
+pub fn deadline_exceeded(deadline: std::time::Duration) -> Status {
     let mut details = ErrorDetails::new();
     details.set_error_info("DEADLINE_EXCEEDED", ERROR_DOMAIN, HashMap::new());
     Status::with_error_details(
@@ -118,7 +118,7 @@ pub(super) fn deadline_exceeded(deadline: std::time::Duration) -> Status {
 }
 
 /// The answer to a request message larger than `limit` bytes (MAX_REQUEST_BYTES).
-pub(super) fn request_too_large(limit: usize) -> Status {
+pub fn request_too_large(limit: usize) -> Status {
     let mut details = ErrorDetails::new();
     details.set_error_info(
         "REQUEST_TOO_LARGE",

@@ -1,6 +1,18 @@
 //! REST/JSON on the same port as gRPC, generated from the proto: each RPC answers at the URL its
 //! `google.api.http` option names ([`http_rule`]), in the proto3 JSON mapping.
+//!
+//! [`RestApi`] finds the RPC ([`route_table`]), reads the request message from JSON or the query
+//! string (`json_in`), takes a browser's session cookie (`session_cookie`), makes the call in
+//! process through the gRPC stack (`grpc_call`) and answers JSON (`answer`).
+mod answer;
+mod grpc_call;
 pub mod http_rule;
+mod json_in;
+mod route_table;
+mod service;
+pub mod session_cookie;
+
+pub use service::{RestApi, RestSettings};
 
 use std::sync::LazyLock;
 

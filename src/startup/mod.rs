@@ -224,7 +224,7 @@ impl App {
             // them, and metrics see the statuses every layer inside answers.
             .layer(tower::util::option_layer(cors))
             .layer(MetricsLayer)
-            .add_routes(routes.routes().prepare())
+            .add_routes(with_rest(routes.routes().prepare(), &self.config))
             .serve_with_incoming_shutdown(connections, drain_on(shutdown, health, probe, &drain));
         let result = drain
             .within(transport.shutdown_grace, serving)
@@ -240,6 +240,25 @@ impl App {
         tracing::info!("phone-auth stopped");
         result
     }
+}
+
+/// The gRPC routes with REST as their fallback: a path no gRPC service claims is a REST call,
+/// made in process on the same routes, so it meets the same layers (and metrics, which count
+/// it under its RPC).
+fn with_rest(grpc: Routes, config: &Config) -> Routes {
+    let rest = crate::rest::RestApi::new(
+        grpc.clone(),
+        crate::rest::RestSettings {
+            max_request_bytes: config.transport.max_request_bytes,
+            request_timeout: config.transport.request_timeout,
+            secret_key: config.secret_key.clone(),
+        },
+    );
+    Routes::from(
+        grpc.into_axum_router()
+            .reset_fallback()
+            .fallback_service(rest),
+    )
 }
 
 /// Reflection over our API and health, and over google.rpc's error details, so that grpcurl and

@@ -23,6 +23,7 @@ mod profile;
 mod profile_cache;
 mod proxy;
 mod request_code;
+mod rest;
 mod safe_defaults;
 mod service_clients;
 mod set_inviter;
