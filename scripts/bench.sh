@@ -6,6 +6,7 @@
 #   scripts/bench.sh                          # everything (about 15 minutes on 2 cores)
 #   scripts/bench.sh --only sqlite --duration 3   # options go to `loadgen bench`
 #   scripts/bench.sh --only services --duration 3 # Introspect and ext_authz Check (issue #14)
+#   scripts/bench.sh --only web --duration 3      # GetProfile over REST and gRPC-Web (issue #12)
 #
 # Environment:
 #   BENCH_PG_URL     PostgreSQL URL whose user may create databases
@@ -97,6 +98,7 @@ MARK=bench
 previous=
 for arg in "$@"; do
   if [ "$previous" = --only ] && [ "$arg" = services ]; then MARK=bench-services; fi
+  if [ "$previous" = --only ] && [ "$arg" = web ]; then MARK=bench-web; fi
   previous=$arg
 done
 BEGIN="<!-- $MARK:begin (written by scripts/bench.sh; edits inside are overwritten) -->"

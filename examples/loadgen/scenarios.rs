@@ -20,8 +20,10 @@ use crate::{
 };
 
 mod services;
+mod web;
 
 pub use services::{ext_authz_check, introspect};
+pub use web::{grpc_web_get_profile, rest_get_profile};
 
 /// `authorization: Bearer <token>`, ready to attach.
 pub type Bearer = MetadataValue<Ascii>;

@@ -20,6 +20,7 @@ mod scale;
 mod services;
 mod sweep;
 mod throughput;
+mod web;
 
 pub use sweep::sweep;
 
@@ -52,8 +53,9 @@ pub struct Opts {
     pub big_users: u64,
     /// Live sessions and pending codes created for the memory measurement.
     pub memory_entries: u64,
-    /// Sections to run (sqlite, services, postgres, scale, memory); all when none. The SQLite
-    /// run includes the services rows; `services` without `sqlite` runs them alone.
+    /// Sections to run (sqlite, services, web, postgres, scale, memory); all when none. The
+    /// SQLite run includes the services and web rows; `services` or `web` without `sqlite` runs
+    /// them alone.
     pub only: Option<HashSet<String>>,
     /// Record a perf profile of the server during each peak run into this folder.
     pub perf_dir: Option<PathBuf>,
@@ -81,11 +83,17 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
             .await
             .context("SQLite throughput")?;
         report.write(&opts.out)?;
-    } else if wanted("services") {
-        services::services_only(&opts, &mut report)
-            .await
-            .context("services")?;
-        report.write(&opts.out)?;
+    } else {
+        if wanted("services") {
+            services::services_only(&opts, &mut report)
+                .await
+                .context("services")?;
+            report.write(&opts.out)?;
+        }
+        if wanted("web") {
+            web::web_only(&opts, &mut report).await.context("web")?;
+            report.write(&opts.out)?;
+        }
     }
     if wanted("postgres") {
         match &opts.pg_url {

@@ -121,6 +121,7 @@ pub(super) async fn sqlite_throughput(opts: &Opts, report: &mut Report) -> anyho
             u64::MAX,
         )
         .await;
+    let native_rps = m.peak.rps();
     report.throughput(
         "GetProfile, 10 referrals, 1,000 users",
         db,
@@ -128,7 +129,9 @@ pub(super) async fn sqlite_throughput(opts: &Opts, report: &mut Report) -> anyho
         b.ceiling,
         Some(0.6),
     );
-    // The calls of other services (issue #14), with the same sessions.
+    // The same call over REST and gRPC-Web (issue #12), then the calls of other services
+    // (issue #14), with the same sessions.
+    web::measure(&b, report, db, tokens.clone(), native_rps).await;
     services::measure(&b, report, db, tokens).await;
 
     // RequestCode to distinct new phones; the codes feed VerifyCode below.
