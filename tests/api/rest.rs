@@ -204,3 +204,36 @@ async fn rest_calls_are_counted_under_their_rpc() {
     assert!(moved(&ok) >= 1.0, "{after}");
     assert!(moved(&refused) >= 1.0, "{after}");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_rest_client_has_its_own_address_bucket() {
+    let app = TestApp::spawn_with(&[
+        ("REQUEST_CODE_PER_IP_BURST", "1"),
+        ("REQUEST_CODE_PER_IP_PER_MINUTE", "1"),
+        ("TRUSTED_PROXIES", "127.0.0.0/8"),
+    ])
+    .await;
+    let rest = Rest::http1(app.addr);
+    let from = |client: &'static str, n: u32| {
+        let body = json!({"phone_number": phone(n)}).to_string();
+        let rest = &rest;
+        async move {
+            let headers = [
+                ("content-type", "application/json"),
+                ("x-forwarded-for", client),
+            ];
+            rest.send(Method::POST, "/users/auth/", &headers, body)
+                .await
+        }
+    };
+    from("198.51.100.1", 1).await.assert_ok();
+    from("198.51.100.2", 2).await.assert_ok();
+    let refused = from("198.51.100.1", 3).await;
+    refused.assert_error(429, 8);
+    assert!(
+        refused.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("network address")
+    );
+}
