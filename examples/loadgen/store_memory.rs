@@ -3,7 +3,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use phone_auth::{
-    domain::{Clock, Digest},
+    domain::{Clock, Digest, InviteCode},
     store::{
         CodeStore, MokaCodeStore, MokaRateLimits, MokaSessionStore, PendingCode, RateLimits,
         Session, SessionStore,
@@ -63,6 +63,7 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
         let session = Session {
             user_id: i as i64 + 1,
             phone_number: phone(SEEDED, i).into(),
+            invite_code: Some(InviteCode::generate()),
             expires_at: in_30_days,
         };
         sessions.create(digest(n + i), session).await?;
@@ -107,6 +108,7 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
         let session = Session {
             user_id: i as i64,
             phone_number: phone(SEEDED, i).into(),
+            invite_code: Some(InviteCode::generate()),
             expires_at: in_30_days,
         };
         plain.insert(digest(2 * n + i).0, session);

@@ -27,14 +27,24 @@ impl Auth {
         let Some(session) = self.sessions.get(&digest).await? else {
             return Ok(None);
         };
-        // The invite code is the one field the session does not carry; the profile cache
-        // answers it without SQL when it is on (one referral is the smallest page it serves).
-        let (user, _) = self.users.profile(session.user_id, None, 1).await?;
+        // Sessions carry the invite code, so this is one session read like any authenticated
+        // call's. Only a Redis session from before that needs the profile (the cache answers
+        // it without SQL when on; one referral is the smallest page it serves).
+        let invite_code = match session.invite_code {
+            Some(code) => code,
+            None => {
+                self.users
+                    .profile(session.user_id, None, 1)
+                    .await?
+                    .0
+                    .invite_code
+            }
+        };
         Ok(Some(ActiveSession {
             user_id: session.user_id,
             admin: self.policy.admin_phones.contains(&*session.phone_number),
             phone_number: session.phone_number.into(),
-            invite_code: user.invite_code,
+            invite_code,
             expires_at: session.expires_at,
         }))
     }

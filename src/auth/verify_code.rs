@@ -79,6 +79,7 @@ impl Auth {
         let session = Session {
             user_id: user.id,
             phone_number: phone.as_e164().into(),
+            invite_code: Some(user.invite_code.clone()),
             expires_at: session_expires_at,
         };
         self.sessions

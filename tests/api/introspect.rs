@@ -7,10 +7,15 @@ use phone_auth::proto::{IntrospectResponse, LogoutAllRequest, LogoutRequest};
 use tonic::Code;
 
 use crate::{
-    helpers::{ADMIN_PHONE, TestApp, assert_status, authed, phone},
+    helpers::{
+        ADMIN_PHONE, Backing, SharedStore::Postgres, TestApp, assert_status, authed, phone,
+        requires_shared_stores,
+    },
     observability::{sample, scrape},
+    proxy::Proxy,
     service_clients::{
         ENVOY_TOKEN, ORDERS_TOKEN, introspect, introspect_as_orders, spawn_for_services,
+        spawn_on_for_services,
     },
 };
 
@@ -40,6 +45,31 @@ async fn introspect_says_whose_an_active_session_is() {
     );
     let admin = app.login(ADMIN_PHONE).await;
     assert!(introspect_as_orders(&app, &admin.token).await.admin);
+}
+
+/// Introspect is one session read, like the bearer check of any call: the session carries the
+/// invite code, so neither the database nor the profile cache is asked (here both are out of
+/// reach: the cache is off and PostgreSQL is cut).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspect_answers_from_the_session_alone() {
+    if !requires_shared_stores(&[Postgres]).await {
+        return;
+    }
+    let mut backing = Backing::fresh().await;
+    let (proxy, database_url) = Proxy::in_front_of(&backing.database_url).await;
+    backing.database_url = database_url;
+    let app = spawn_on_for_services(
+        backing,
+        &[("USER_CACHE_MB", "0"), ("DB_ACQUIRE_TIMEOUT_SECONDS", "1")],
+    )
+    .await;
+    let user = app.login(&phone(1)).await;
+    proxy.cut();
+    assert_status(app.profile(&user.token).await, Code::Unavailable, "");
+    let answer = introspect_as_orders(&app, &user.token).await;
+    assert!(answer.active);
+    assert_eq!(answer.invite_code, user.profile.invite_code);
+    proxy.restore();
 }
 
 #[tokio::test]

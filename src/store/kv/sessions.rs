@@ -1,7 +1,7 @@
 //! Sessions, stored under a keyed digest of their token so the raw token is never kept.
 use async_trait::async_trait;
 
-use crate::domain::{AuthError, Digest, UnixMicros, UserId};
+use crate::domain::{AuthError, Digest, InviteCode, UnixMicros, UserId};
 
 /// A live session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -9,6 +9,10 @@ pub struct Session {
     pub user_id: UserId,
     /// The user's phone in E.164 (immutable), so admin checks need no database read.
     pub phone_number: Box<str>,
+    /// The user's invite code (immutable), so Introspect answers from the session alone.
+    /// `None` only for a Redis session written before the field existed: Introspect then reads
+    /// the profile, and the session is not cut short by an upgrade.
+    pub invite_code: Option<InviteCode>,
     pub expires_at: UnixMicros,
 }
 

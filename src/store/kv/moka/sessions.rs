@@ -101,6 +101,7 @@ mod tests {
             let session = Session {
                 user_id: user,
                 phone_number: "+79120000001".into(),
+                invite_code: None,
                 expires_at: clock.after(std::time::Duration::from_secs(60)),
             };
             let start = Arc::new(Barrier::new(2));

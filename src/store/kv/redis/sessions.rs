@@ -1,11 +1,11 @@
-//! Sessions in Redis: a hash per token digest {u: user id, p: phone, e: expiry}, and a set of
-//! digests per user for LogoutAll. Both expire natively.
+//! Sessions in Redis: a hash per token digest {u: user id, p: phone, i: invite code, e: expiry},
+//! and a set of digests per user for LogoutAll. Both expire natively.
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script};
 
 use super::Redis;
 use crate::{
-    domain::{AuthError, Clock, Digest, UserId},
+    domain::{AuthError, Clock, Digest, InviteCode, UserId},
     store::{Session, SessionStore},
 };
 
@@ -54,16 +54,17 @@ impl SessionStore for RedisSessionStore {
         let key = self.session_key(&digest);
         let user_key = self.user_key(session.user_id);
         let expires_ms = session.expires_at.div_euclid(1000);
+        let mut fields = vec![
+            ("u", session.user_id.to_string()),
+            ("p", session.phone_number.to_string()),
+            ("e", session.expires_at.to_string()),
+        ];
+        if let Some(code) = &session.invite_code {
+            fields.push(("i", code.to_string()));
+        }
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .hset_multiple(
-                &key,
-                &[
-                    ("u", session.user_id.to_string()),
-                    ("p", session.phone_number.to_string()),
-                    ("e", session.expires_at.to_string()),
-                ],
-            )
+            .hset_multiple(&key, &fields)
             .pexpire_at(&key, expires_ms)
             .sadd(&user_key, hex(&digest))
             // The set lives as long as its longest session. It is only ever extended (GT), never
@@ -88,15 +89,18 @@ impl SessionStore for RedisSessionStore {
 
     async fn get(&self, digest: &Digest) -> Result<Option<Session>, AuthError> {
         let mut connection = self.redis.connection();
-        let (user, phone, expires): (Option<i64>, Option<String>, Option<i64>) = self
+        type Fields = (Option<i64>, Option<String>, Option<String>, Option<i64>);
+        let (user, phone, invite_code, expires): Fields = self
             .redis
-            .bounded(connection.hmget(self.session_key(digest), &["u", "p", "e"]))
+            .bounded(connection.hmget(self.session_key(digest), &["u", "p", "i", "e"]))
             .await?;
         Ok(match (user, phone, expires) {
             (Some(user_id), Some(phone), Some(expires_at)) if expires_at > self.clock.now() => {
                 Some(Session {
                     user_id,
                     phone_number: phone.into(),
+                    // Written by us; a session from before the field existed has none.
+                    invite_code: invite_code.and_then(|code| InviteCode::parse(&code).ok()),
                     expires_at,
                 })
             }
@@ -157,6 +161,7 @@ mod tests {
         let session = |ttl| Session {
             user_id: 7,
             phone_number: "+79120000001".into(),
+            invite_code: None,
             expires_at: clock.after(Duration::from_secs(ttl)),
         };
         store.create(Digest([1; 32]), session(3600)).await.unwrap();
@@ -167,5 +172,33 @@ mod tests {
             "the user's session set expires in {ttl_ms} ms, before its oldest session (1 h)"
         );
         assert_eq!(store.revoke_all(7).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_session_keeps_its_invite_code_and_one_written_without_reads_back_without() {
+        let Some(redis) = redis().await else {
+            return eprintln!("skipped: needs TEST_REDIS_URL");
+        };
+        let clock = Clock::System;
+        let store = RedisSessionStore::new(redis, clock.clone());
+        let session = |invite_code| Session {
+            user_id: 7,
+            phone_number: "+79120000001".into(),
+            invite_code,
+            expires_at: clock.after(Duration::from_secs(60)),
+        };
+        let with_code = session(Some(InviteCode::parse("ABC234").unwrap()));
+        store
+            .create(Digest([1; 32]), with_code.clone())
+            .await
+            .unwrap();
+        assert_eq!(store.get(&Digest([1; 32])).await.unwrap(), Some(with_code));
+        // As a release before the field wrote it: Introspect then reads the profile instead.
+        let without = session(None);
+        store
+            .create(Digest([2; 32]), without.clone())
+            .await
+            .unwrap();
+        assert_eq!(store.get(&Digest([2; 32])).await.unwrap(), Some(without));
     }
 }
