@@ -16,8 +16,13 @@
 //! ```
 //!
 //! Only 127.0.0.1 is ever called, and every run is bounded in time and in calls.
+/// The server's allocator, so that `store-memory` measures what the server would hold.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod engine;
+mod moka_floor;
 mod report;
 mod scenarios;
 mod seed;

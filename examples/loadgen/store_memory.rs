@@ -11,13 +11,14 @@ use phone_auth::{
 };
 
 use crate::{
+    moka_floor,
     scenarios::mix,
     seed::{PENDING, SEEDED, phone},
     server::rss_bytes,
 };
 
 /// The capacity the server gives each store (src/startup/stores.rs).
-const MAX_ENTRIES: u64 = 5_000_000;
+pub const MAX_ENTRIES: u64 = 5_000_000;
 
 fn digest(i: u64) -> Digest {
     let mut bytes = [0u8; 32];
@@ -57,6 +58,15 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
         "pending code (MokaCodeStore: phone → HMAC, tries)",
         &mut results,
     )?;
+    let code_floor =
+        moka_floor::fill::<u64, { size_of::<PendingCode>() - 8 }>(n, |i| 79_140_000_000 + i);
+    step(
+        &format!(
+            "moka's floor for it: an 8 B key, a {} B value",
+            size_of::<PendingCode>()
+        ),
+        &mut results,
+    )?;
 
     let sessions = MokaSessionStore::new(MAX_ENTRIES, clock.clone());
     for i in 0..n {
@@ -70,6 +80,12 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
     }
     step(
         "session (MokaSessionStore: digest → session, + per-user index)",
+        &mut results,
+    )?;
+    // The store keeps a session packed into 32 bytes (src/store/kv/moka/packed.rs).
+    let session_floor = moka_floor::fill::<[u8; 32], 24>(n, |i| digest(3 * n + i).0);
+    step(
+        "moka's floor for it: a 32 B key, a 32 B value",
         &mut results,
     )?;
 
@@ -117,6 +133,6 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
         "for comparison: the session data in a std HashMap",
         &mut results,
     )?;
-    drop((codes, sessions, limits, plain));
+    drop((codes, sessions, limits, plain, code_floor, session_floor));
     Ok(results)
 }

@@ -135,12 +135,15 @@ impl Auth {
     /// Removes expired entries from the in-memory stores, then publishes their sizes as gauges
     /// (Redis expires and reports its own). Without the removal the gauges stay where the last
     /// write left them: 15,635 pending codes were reported for 90 s after all had expired.
-    /// The removal walks moka's queues, so it runs on a blocking thread.
+    /// The removal walks moka's queues and the counters' shards, so it runs on a blocking
+    /// thread.
     pub async fn record_store_sizes(&self) {
         let (codes, sessions) = (self.codes.clone(), self.sessions.clone());
+        let limits = self.limits.store();
         let counted = tokio::task::spawn_blocking(move || {
             codes.remove_expired();
             sessions.remove_expired();
+            limits.remove_expired();
             (codes.entry_count(), sessions.entry_count())
         })
         .await;

@@ -12,7 +12,7 @@ mod verification_code;
 pub use client_addr::ClientAddr;
 pub use clock::Clock;
 pub use error::AuthError;
-pub use invite_code::{InviteCode, InviteCodeError};
+pub use invite_code::{InviteCode, InviteCodeError, LENGTH as INVITE_CODE_LENGTH};
 pub use phone_number::{PhoneNumber, PhoneNumberError};
 pub use secret_key::{Digest, MIN_SECRET_KEY_BYTES, SecretKey, SecretKeyTooShort};
 pub use session_token::{MalformedSessionToken, SessionToken};

@@ -109,6 +109,11 @@ impl Limiter {
         }
     }
 
+    /// The counters' store (for the periodic removal of ended counters).
+    pub fn store(&self) -> Arc<dyn RateLimits> {
+        self.store.clone()
+    }
+
     /// Spends every limit of `rpc` for a call from `client` about `subject`, or refuses the
     /// call with the first limit that is spent. All or nothing: a refused call keeps no hit it
     /// took on the way (except the address's token, which every call pays).

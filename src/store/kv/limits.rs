@@ -50,6 +50,10 @@ pub trait RateLimits: Send + Sync + 'static {
         burst: u32,
         per_second: f64,
     ) -> Result<Admission, AuthError>;
+
+    /// Drops the counters that have ended, where the store keeps them in this process (see
+    /// `CodeStore::remove_expired`). Redis expires keys itself.
+    fn remove_expired(&self) {}
 }
 
 /// A duration in whole microseconds, the unit of every stamp (shared by both stores).

@@ -2,7 +2,10 @@
 use async_trait::async_trait;
 use moka::{ops::compute::Op, sync::Cache};
 
-use super::expiry::{Expires, deadline_cache};
+use super::{
+    expiry::{Expires, deadline_cache},
+    packed::phone_key,
+};
 use crate::{
     domain::{AuthError, Clock, Digest, UnixMicros},
     store::{CodeCheck, CodeStore, PendingCode},
@@ -16,7 +19,8 @@ impl Expires for PendingCode {
 
 /// The single-node store: a moka cache whose entries expire at their own deadline.
 pub struct MokaCodeStore {
-    cache: Cache<String, PendingCode>,
+    /// Keyed by the phone's digits as an integer (no heap block per key).
+    cache: Cache<u64, PendingCode>,
     clock: Clock,
 }
 
@@ -36,7 +40,7 @@ impl CodeStore for MokaCodeStore {
         // among themselves, so an insert landing inside a running check would be overwritten
         // by it (a wrong guess writing the old code back, a right one deleting the new code).
         self.cache
-            .entry_by_ref(phone)
+            .entry(phone_key(phone)?)
             .and_compute_with(|_| Op::Put(code));
         Ok(())
     }
@@ -45,8 +49,9 @@ impl CodeStore for MokaCodeStore {
         let mut outcome = CodeCheck::Missing;
         let now = self.clock.now();
         // The closure runs under moka's per-key lock, which makes check-and-consume atomic.
-        self.cache.entry_by_ref(phone).and_compute_with(|entry| {
-            match entry.map(|e| e.into_value()) {
+        self.cache
+            .entry(phone_key(phone)?)
+            .and_compute_with(|entry| match entry.map(|e| e.into_value()) {
                 None => Op::Nop,
                 Some(pending) if pending.expires_at <= now => Op::Remove,
                 Some(pending) if pending.digest == digest => {
@@ -64,8 +69,7 @@ impl CodeStore for MokaCodeStore {
                         Op::Put(pending)
                     }
                 }
-            }
-        });
+            });
         Ok(outcome)
     }
 

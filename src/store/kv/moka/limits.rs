@@ -1,11 +1,10 @@
-//! Rate-limit counters on a single node: sliding logs and token buckets in moka, fixed-window
-//! budgets in a plain map.
+//! Rate-limit counters on a single node: sliding logs and token buckets in a sharded map whose
+//! entries expire at their own deadline, fixed-window budgets in a plain map.
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
-use moka::{ops::compute::Op, sync::Cache};
 
-use super::expiry::{Expires, deadline_cache};
+use super::{expiring_map::ExpiringMap, expiry::Expires};
 use crate::{
     domain::{AuthError, Clock, UnixMicros},
     store::{
@@ -18,7 +17,8 @@ use crate::{
 enum Counter {
     /// Times of the hits inside the window, oldest first.
     Log {
-        stamps: Vec<UnixMicros>,
+        /// Boxed, not a Vec: 8 bytes less in every slot and no spare capacity.
+        stamps: Box<[UnixMicros]>,
         expires_at: UnixMicros,
     },
     Bucket {
@@ -44,9 +44,9 @@ impl Expires for Counter {
     }
 }
 
-/// The single-node store: counters in a moka cache, updated under moka's per-key lock.
+/// The single-node store: counters updated under their shard's lock.
 pub struct MokaRateLimits {
-    cache: Cache<String, Counter>,
+    counters: ExpiringMap<Counter>,
     fixed: Mutex<HashMap<Box<str>, FixedWindow>>,
     clock: Clock,
 }
@@ -54,7 +54,7 @@ pub struct MokaRateLimits {
 impl MokaRateLimits {
     pub fn new(max_entries: u64, clock: Clock) -> Self {
         Self {
-            cache: deadline_cache(max_entries, clock.clone()),
+            counters: ExpiringMap::new(max_entries),
             fixed: Mutex::default(),
             clock,
         }
@@ -75,10 +75,10 @@ impl RateLimits for MokaRateLimits {
         let mut admission = Admission::Denied {
             retry_after: Duration::ZERO,
         };
-        self.cache.entry_by_ref(key).and_compute_with(|entry| {
-            let mut stamps = match entry.map(|e| e.into_value()) {
-                Some(Counter::Log { stamps, .. }) => stamps,
-                _ => Vec::new(),
+        self.counters.update(key, now, |entry| {
+            let mut stamps = match entry {
+                Some(Counter::Log { stamps, .. }) => stamps.into_vec(),
+                _ => Vec::with_capacity(1),
             };
             // Kept for the longer of the two spans; the newest ones are the window's.
             stamps.retain(|&t| t > now - window.max(gap));
@@ -105,28 +105,23 @@ impl RateLimits for MokaRateLimits {
                 admission = Admission::Allowed { stamp };
             }
             let expires_at = stamps.last().map_or(now, |&last| last + window.max(gap));
-            Op::Put(Counter::Log { stamps, expires_at })
+            let stamps = stamps.into_boxed_slice();
+            (Some(Counter::Log { stamps, expires_at }), ())
         });
         Ok(admission)
     }
 
     async fn refund(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError> {
-        self.cache.entry_by_ref(key).and_compute_with(|entry| {
-            match entry.map(|e| e.into_value()) {
-                Some(Counter::Log {
-                    mut stamps,
-                    expires_at,
-                }) => {
-                    stamps.retain(|&t| t != stamp);
+        self.counters.update(key, self.clock.now(), |entry| {
+            let next = match entry {
+                Some(Counter::Log { stamps, expires_at }) => {
+                    let stamps: Box<[_]> = stamps.iter().copied().filter(|&t| t != stamp).collect();
                     // An emptied log carries nothing: free its entry now, not at expiry.
-                    if stamps.is_empty() {
-                        Op::Remove
-                    } else {
-                        Op::Put(Counter::Log { stamps, expires_at })
-                    }
+                    (!stamps.is_empty()).then_some(Counter::Log { stamps, expires_at })
                 }
-                _ => Op::Nop,
-            }
+                other => other,
+            };
+            (next, ())
         });
         Ok(())
     }
@@ -177,8 +172,8 @@ impl RateLimits for MokaRateLimits {
         let mut admission = Admission::Denied {
             retry_after: Duration::ZERO,
         };
-        self.cache.entry_by_ref(key).and_compute_with(|entry| {
-            let (tokens, at) = match entry.map(|e| e.into_value()) {
+        self.counters.update(key, now, |entry| {
+            let (tokens, at) = match entry {
                 Some(Counter::Bucket { tokens, at, .. }) => (tokens, at),
                 _ => (burst, now),
             };
@@ -194,13 +189,18 @@ impl RateLimits for MokaRateLimits {
             }
             // Once full again the bucket carries no information: let it expire.
             let full_in = ((burst - tokens) / per_micro).ceil() as i64;
-            Op::Put(Counter::Bucket {
+            let bucket = Counter::Bucket {
                 tokens,
                 at: now,
                 expires_at: now + full_in.max(1),
-            })
+            };
+            (Some(bucket), ())
         });
         Ok(admission)
+    }
+
+    fn remove_expired(&self) {
+        self.counters.remove_expired(self.clock.now());
     }
 }
 

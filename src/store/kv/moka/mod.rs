@@ -1,8 +1,10 @@
 //! The single-node key-value backend: moka caches whose entries expire at their own deadline.
 //! Everything here dies with the process.
 mod codes;
+mod expiring_map;
 mod expiry;
 mod limits;
+mod packed;
 mod session_index;
 mod sessions;
 

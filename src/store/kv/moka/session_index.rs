@@ -9,6 +9,8 @@ use std::{
     },
 };
 
+use smallvec::SmallVec;
+
 use crate::domain::{UnixMicros, UserId};
 
 const SHARDS: usize = 64;
@@ -18,7 +20,10 @@ const SWEEP_EVERY: usize = 1024;
 
 /// A session digest with its deadline.
 type Indexed = ([u8; 32], UnixMicros);
-type Shard = HashMap<UserId, Vec<Indexed>>;
+/// Most users hold one session: it is kept inline (a Vec's first push allocates room for four,
+/// 160 B on the heap per user).
+type Held = SmallVec<[Indexed; 1]>;
+type Shard = HashMap<UserId, Held>;
 
 pub struct SessionIndex {
     shards: Box<[Mutex<Shard>]>,
@@ -46,7 +51,7 @@ impl SessionIndex {
         {
             let mut shard = self.shard(user);
             let sessions = shard.entry(user).or_default();
-            sessions.retain(|&(_, deadline)| deadline > now);
+            sessions.retain(|&mut (_, deadline)| deadline > now);
             sessions.push((digest, expires_at));
         }
         let n = self.additions.fetch_add(1, Ordering::Relaxed);
@@ -69,7 +74,7 @@ impl SessionIndex {
     fn sweep(&self, shard: usize, now: UnixMicros) {
         let mut shard = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
         shard.retain(|_, sessions| {
-            sessions.retain(|&(_, deadline)| deadline > now);
+            sessions.retain(|&mut (_, deadline)| deadline > now);
             !sessions.is_empty()
         });
     }

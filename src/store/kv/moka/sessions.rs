@@ -5,6 +5,7 @@ use moka::sync::Cache;
 
 use super::{
     expiry::{Expires, deadline_cache},
+    packed::PackedSession,
     session_index::SessionIndex,
 };
 use crate::{
@@ -12,7 +13,7 @@ use crate::{
     store::{Session, SessionStore},
 };
 
-impl Expires for Session {
+impl Expires for PackedSession {
     fn expires_at(&self) -> UnixMicros {
         self.expires_at
     }
@@ -20,7 +21,7 @@ impl Expires for Session {
 
 /// The single-node store. Sessions die with the process; use the Redis store to keep them.
 pub struct MokaSessionStore {
-    cache: Cache<[u8; 32], Session>,
+    cache: Cache<[u8; 32], PackedSession>,
     /// Which sessions each user holds, for LogoutAll.
     by_user: SessionIndex,
     clock: Clock,
@@ -43,7 +44,7 @@ impl SessionStore for MokaSessionStore {
         // (it raced the login), but the next one finds it. Indexed first, a LogoutAll taking
         // the index before the insert would leave the session live and in no index at all.
         let (user, expires_at) = (session.user_id, session.expires_at);
-        self.cache.insert(digest.0, session);
+        self.cache.insert(digest.0, PackedSession::pack(&session)?);
         self.by_user
             .add(user, digest.0, expires_at, self.clock.now());
         Ok(())
@@ -54,7 +55,8 @@ impl SessionStore for MokaSessionStore {
         Ok(self
             .cache
             .get(&digest.0)
-            .filter(|s| s.expires_at > self.clock.now()))
+            .filter(|s| s.expires_at > self.clock.now())
+            .map(|s| s.unpack()))
     }
 
     async fn revoke(&self, digest: &Digest) -> Result<(), AuthError> {
