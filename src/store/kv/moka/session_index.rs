@@ -18,8 +18,8 @@ const SHARDS: usize = 64;
 /// who never come back do not stay indexed forever). Amortised, a sweep costs nothing per call.
 const SWEEP_EVERY: usize = 1024;
 
-/// A session digest with its deadline.
-type Indexed = ([u8; 32], UnixMicros);
+/// A session's key in the store (see sessions.rs) with its deadline.
+type Indexed = (u128, UnixMicros);
 /// Most users hold one session: it is kept inline (a Vec's first push allocates room for four,
 /// 160 B on the heap per user).
 type Held = SmallVec<[Indexed; 1]>;
@@ -45,14 +45,14 @@ impl SessionIndex {
         self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records that `user` holds the session `digest` until `expires_at`; `now` drops the
+    /// Records that `user` holds the session under `key` until `expires_at`; `now` drops the
     /// user's sessions that have ended.
-    pub fn add(&self, user: UserId, digest: [u8; 32], expires_at: UnixMicros, now: UnixMicros) {
+    pub fn add(&self, user: UserId, key: u128, expires_at: UnixMicros, now: UnixMicros) {
         {
             let mut shard = self.shard(user);
             let sessions = shard.entry(user).or_default();
             sessions.retain(|&mut (_, deadline)| deadline > now);
-            sessions.push((digest, expires_at));
+            sessions.push((key, expires_at));
         }
         let n = self.additions.fetch_add(1, Ordering::Relaxed);
         if n.is_multiple_of(SWEEP_EVERY) {
@@ -60,14 +60,14 @@ impl SessionIndex {
         }
     }
 
-    /// Forgets `user`'s sessions and returns the digests that may still be live at `now`.
-    pub fn take(&self, user: UserId, now: UnixMicros) -> Vec<[u8; 32]> {
+    /// Forgets `user`'s sessions and returns the keys of those that may still be live at `now`.
+    pub fn take(&self, user: UserId, now: UnixMicros) -> Vec<u128> {
         self.shard(user)
             .remove(&user)
             .unwrap_or_default()
             .into_iter()
             .filter(|&(_, deadline)| deadline > now)
-            .map(|(digest, _)| digest)
+            .map(|(key, _)| key)
             .collect()
     }
 
@@ -98,12 +98,12 @@ mod tests {
         let index = SessionIndex::default();
         let now = 1_000_000_000;
         let later = now + 60_000_000;
-        index.add(7, [1; 32], later, now);
-        index.add(7, [2; 32], now - 1, now);
-        index.add(8, [3; 32], later, now);
-        assert_eq!(index.take(7, now), vec![[1; 32]]);
+        index.add(7, 1, later, now);
+        index.add(7, 2, now - 1, now);
+        index.add(8, 3, later, now);
+        assert_eq!(index.take(7, now), vec![1]);
         assert!(index.take(7, now).is_empty(), "taken once");
-        assert_eq!(index.take(8, now), vec![[3; 32]]);
+        assert_eq!(index.take(8, now), vec![3]);
     }
 
     #[test]
@@ -113,7 +113,7 @@ mod tests {
         let past = now - 1;
         let added = 2 * SWEEP_EVERY * SHARDS;
         for user in 0..added as i64 {
-            index.add(user, [0; 32], past, now);
+            index.add(user, 0, past, now);
         }
         // Each shard was swept twice; only users added after its last sweep remain (about a
         // quarter; without sweeping all would).

@@ -1,5 +1,10 @@
 //! Sessions on a single node: a moka cache keyed by token digest, plus a per-user index for
 //! LogoutAll.
+//!
+//! Keys are the first 128 bits of the digest (an HMAC-SHA256 of the token under SECRET_KEY): a
+//! forger must still hit a live session's key without the secret (about 2^-108 per guess with
+//! a million sessions live), and two sessions share a key with probability ~2^-128 per pair.
+//! Half the key bytes in moka and in the LogoutAll index, a million times over.
 use async_trait::async_trait;
 use moka::sync::Cache;
 
@@ -21,7 +26,7 @@ impl Expires for PackedSession {
 
 /// The single-node store. Sessions die with the process; use the Redis store to keep them.
 pub struct MokaSessionStore {
-    cache: Cache<[u8; 32], PackedSession>,
+    cache: Cache<u128, PackedSession>,
     /// Which sessions each user holds, for LogoutAll.
     by_user: SessionIndex,
     clock: Clock,
@@ -44,9 +49,9 @@ impl SessionStore for MokaSessionStore {
         // (it raced the login), but the next one finds it. Indexed first, a LogoutAll taking
         // the index before the insert would leave the session live and in no index at all.
         let (user, expires_at) = (session.user_id, session.expires_at);
-        self.cache.insert(digest.0, PackedSession::pack(&session)?);
-        self.by_user
-            .add(user, digest.0, expires_at, self.clock.now());
+        let key = key(&digest);
+        self.cache.insert(key, PackedSession::pack(&session)?);
+        self.by_user.add(user, key, expires_at, self.clock.now());
         Ok(())
     }
 
@@ -54,13 +59,13 @@ impl SessionStore for MokaSessionStore {
         // moka drops expired entries lazily; the deadline check makes expiry exact.
         Ok(self
             .cache
-            .get(&digest.0)
+            .get(&key(digest))
             .filter(|s| s.expires_at > self.clock.now())
             .map(|s| s.unpack()))
     }
 
     async fn revoke(&self, digest: &Digest) -> Result<(), AuthError> {
-        self.cache.invalidate(&digest.0);
+        self.cache.invalidate(&key(digest));
         Ok(())
     }
 
@@ -69,7 +74,7 @@ impl SessionStore for MokaSessionStore {
             .by_user
             .take(user, self.clock.now())
             .iter()
-            .filter(|digest| self.cache.remove(*digest).is_some())
+            .filter(|key| self.cache.remove(*key).is_some())
             .count();
         Ok(u32::try_from(revoked).unwrap_or(u32::MAX))
     }
@@ -81,6 +86,12 @@ impl SessionStore for MokaSessionStore {
     fn remove_expired(&self) {
         self.cache.run_pending_tasks();
     }
+}
+
+fn key(digest: &Digest) -> u128 {
+    let mut half = [0; 16];
+    half.copy_from_slice(&digest.0[..16]);
+    u128::from_le_bytes(half)
 }
 
 #[cfg(test)]
