@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod page;
 pub mod rest;
 pub mod sms;
 pub mod startup;

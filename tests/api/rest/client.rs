@@ -23,11 +23,9 @@ pub struct Rest {
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
-    /// The JSON body (`Value::Null` when the body is not JSON; `text` has it then, for the
-    /// failure message).
+    /// The JSON body (`Value::Null` when the body is not JSON; `text` has it then).
     pub json: Value,
-    #[allow(dead_code)]
-    text: String,
+    pub text: String,
 }
 
 impl Answer {
