@@ -267,6 +267,13 @@ impl<'a> Bench<'a> {
         Ok(std::mem::take(&mut *sink.lock().expect("sink")))
     }
 
+    /// Logs each phone in once (untimed), then issues each a new code: a pool of repeat logins.
+    async fn issue_repeat_codes(&self, phones: Arc<Vec<String>>) -> anyhow::Result<Vec<Pending>> {
+        let first = self.issue_codes(phones.clone()).await?;
+        self.log_in(first, false).await?;
+        self.issue_codes(phones).await
+    }
+
     fn new_phones(&mut self, n: u64) -> Arc<Vec<String>> {
         let phones = (self.next_new..self.next_new + n)
             .map(|i| phone(NEW, i))

@@ -202,7 +202,41 @@ pub(super) async fn sqlite_throughput(opts: &Opts, report: &mut Report) -> anyho
             pool.len() as u64,
         )
         .await;
-    report.throughput("VerifyCode, existing user", db, m, b.ceiling, Some(0.4));
+    report.throughput(
+        "VerifyCode, existing user, first login since start (read from SQL)",
+        db,
+        m,
+        b.ceiling,
+        None,
+    );
+    next_seeded += want;
+
+    // VerifyCode of existing users who logged in before (since this server started): the
+    // common login, and the one issue #13's target is about. No SQL on its path.
+    let probe_pool = b.issue_repeat_codes(seeded(next_seeded, 3000)).await?;
+    next_seeded += 3000;
+    let probe = b
+        .probe(
+            scenarios::verify_code(Arc::new(probe_pool), 0, false, None),
+            3000,
+        )
+        .await;
+    let want = (b.pool_for(&probe)).min(opts.main_users - next_seeded + 1);
+    let pool = Arc::new(b.issue_repeat_codes(seeded(next_seeded, want)).await?);
+    let m = b
+        .measure(
+            "VerifyCode (repeat login)",
+            &|start| scenarios::verify_code(pool.clone(), start, false, None),
+            pool.len() as u64,
+        )
+        .await;
+    report.throughput(
+        "VerifyCode, existing user, repeat login",
+        db,
+        m,
+        b.ceiling,
+        Some(0.4),
+    );
 
     // SetInviter: each call a different new user naming a seeded user.
     let mut callers = std::mem::take(&mut *new_sessions.lock().expect("sessions"));
