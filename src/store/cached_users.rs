@@ -44,24 +44,21 @@ impl CachedUsers {
             return Ok((profile.user.clone(), false));
         }
         let generation = self.cache.as_ref().map(|cache| cache.generation());
-        if let Some(user) = self.users.by_phone(phone).await? {
-            self.remember_phone(&user);
-            // Without referrals the profile is the row alone: cache it for the next call.
-            if let (Some(cache), Some(generation)) = (&self.cache, generation)
-                && user.referral_count == 0
-            {
-                cache.fill(
-                    generation,
-                    Arc::new(CachedProfile {
-                        user: user.clone(),
-                        first_page: Page::empty(),
-                    }),
-                );
-            }
-            return Ok((user, false));
-        }
-        let (user, created) = self.users.register(phone, now).await?;
+        let (user, created) = self.users.find_or_register(phone, now).await?;
         self.remember_phone(&user);
+        // Without referrals the profile is the row alone (a new user's always is): cache it
+        // for the next call.
+        if let (Some(cache), Some(generation)) = (&self.cache, generation)
+            && user.referral_count == 0
+        {
+            cache.fill(
+                generation,
+                Arc::new(CachedProfile {
+                    user: user.clone(),
+                    first_page: Page::empty(),
+                }),
+            );
+        }
         Ok((user, created))
     }
 

@@ -186,10 +186,3 @@ pub(crate) fn db_error(error: sqlx::Error) -> AuthError {
         AuthError::Internal(anyhow::Error::new(error).context("database query failed"))
     }
 }
-
-/// True when `error` is a unique-constraint violation.
-pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
-}

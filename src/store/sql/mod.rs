@@ -5,6 +5,7 @@ mod database;
 #[cfg(test)]
 mod query_plans;
 mod referral_links;
+mod registrar;
 mod rows;
 mod users;
 #[cfg(test)]

@@ -1,14 +1,12 @@
 //! Users in SQL. Uniqueness is enforced by the database (unique indexes), never by
 //! check-then-write. Plain queries: the profile cache sits in front, in `store::cached_users`.
 use super::{
-    database::{Database, db_error, is_unique_violation, on_pool},
+    database::{Database, db_error, on_pool},
+    registrar::Registrar,
     rows::{UserRow, paginate},
-    writer::{Writer, on_writer},
+    writer::Writer,
 };
-use crate::domain::{AuthError, InviteCode, Page, UnixMicros, User, UserId};
-
-/// Fresh invite codes tried before giving up; with 31^6 codes a collision is already rare.
-const INVITE_CODE_ATTEMPTS: usize = 8;
+use crate::domain::{AuthError, Page, UnixMicros, User, UserId};
 
 /// A user with their inviter's code; `select_user!(" WHERE …")` appends the filter.
 macro_rules! select_user {
@@ -21,72 +19,47 @@ macro_rules! select_user {
     };
 }
 
-pub(super) const USER_BY_PHONE: &str = select_user!(" WHERE u.phone_number = $1");
 pub(super) const USER_BY_ID: &str = select_user!(" WHERE u.id = $1");
 pub(super) const USERS_AFTER: &str = select_user!(" WHERE u.id > $1 ORDER BY u.id LIMIT $2");
 
-/// A registration: the new row comes back whole (a new user has no inviter and no referrals),
-/// so registering is one statement. A phone conflict returns no row.
-pub(super) const INSERT_USER: &str = "INSERT INTO users (phone_number, invite_code, created_at) \
-     VALUES ($1, $2, $3) ON CONFLICT (phone_number) DO NOTHING \
+/// Registrations, a batch per statement (`registrar.rs` appends the VALUES). A new user has no
+/// inviter and no referrals, so the row comes back whole. `DO NOTHING` without a target skips
+/// a row whose phone is taken (the user exists: read back with [`USERS_BY_PHONES`]) or whose
+/// fresh invite code is (tried again with another), without failing the batch's transaction.
+pub(super) const INSERT_USERS: &str = "INSERT INTO users (phone_number, invite_code, created_at) ";
+pub(super) const RETURNING_NEW_USER: &str = " ON CONFLICT DO NOTHING \
      RETURNING id, phone_number, invite_code, CAST(NULL AS TEXT) AS invited_by, \
      referral_count, created_at";
+/// The caller appends the phones' parameters and the closing parenthesis.
+pub(super) const USERS_BY_PHONES: &str = select_user!(" WHERE u.phone_number IN (");
 
 /// Queries on the users table.
 #[derive(Clone)]
 pub struct Users {
     db: Database,
-    writer: Writer,
+    registrar: Registrar,
 }
 
 impl Users {
-    /// Reads go to `db`'s pool, writes through `writer`.
+    /// Reads go to `db`'s pool, registrations through `writer`, batched (see `registrar.rs`).
+    /// Needs a Tokio runtime.
     pub fn new(db: Database, writer: Writer) -> Self {
-        Self { db, writer }
-    }
-
-    /// Registers `phone` with a fresh invite code, or returns the user another request
-    /// registered with it first; the flag says whether this call created the user.
-    /// Concurrent calls for one phone create one user (the phone's unique index decides).
-    #[tracing::instrument(skip(self))]
-    pub async fn register(&self, phone: &str, now: UnixMicros) -> Result<(User, bool), AuthError> {
-        for _ in 0..INVITE_CODE_ATTEMPTS {
-            let code = InviteCode::generate();
-            let inserted: Result<Option<UserRow>, sqlx::Error> = on_writer!(&self.writer, conn => {
-                sqlx::query_as(INSERT_USER)
-                    .bind(phone)
-                    .bind(code.as_str())
-                    .bind(now)
-                    .fetch_optional(conn)
-                    .await
-            });
-            match inserted {
-                Ok(Some(row)) => return Ok((User::from(row), true)),
-                // Another request registered this phone first.
-                Ok(None) => {
-                    let user = self.by_phone(phone).await?.ok_or_else(|| {
-                        AuthError::Internal(anyhow::anyhow!("user vanished after a phone conflict"))
-                    })?;
-                    return Ok((user, false));
-                }
-                // The phone conflict is absorbed above, so this is an invite-code collision.
-                Err(e) if is_unique_violation(&e) => continue,
-                Err(e) => return Err(db_error(e)),
-            }
+        Self {
+            db,
+            registrar: Registrar::start(writer),
         }
-        Err(AuthError::Internal(anyhow::anyhow!(
-            "no free invite code after {INVITE_CODE_ATTEMPTS} attempts"
-        )))
     }
 
-    /// The user registered with `phone`, if any.
+    /// The user with `phone`, registering them at `now` if new; the flag says whether this
+    /// call created them. Concurrent calls for one phone create one user. Answered after the
+    /// commit that holds the row.
     #[tracing::instrument(skip(self))]
-    pub async fn by_phone(&self, phone: &str) -> Result<Option<User>, AuthError> {
-        let row: Option<UserRow> = on_pool!(&self.db, pool => {
-            sqlx::query_as(USER_BY_PHONE).bind(phone).fetch_optional(pool).await
-        })
-        .map_err(db_error)?;
-        Ok(row.map(User::from))
+    pub async fn find_or_register(
+        &self,
+        phone: &str,
+        now: UnixMicros,
+    ) -> Result<(User, bool), AuthError> {
+        self.registrar.find_or_register(phone, now).await
     }
 
     /// The user `id`; a missing one is a session that outlived its user.

@@ -98,25 +98,6 @@ impl<'a> SqliteWrite<'a> {
     }
 }
 
-/// Runs `$body`, a query that yields `Result<_, sqlx::Error>`, with `$conn` bound to an
-/// executor that writes: the locked SQLite connection, or the PostgreSQL pool (where the query
-/// is bounded as in `on_pool!`). Each backend type-checks the body, as with `on_pool!`.
-macro_rules! on_writer {
-    ($writer:expr, $conn:ident => $body:expr) => {
-        match $writer {
-            $crate::store::Writer::Sqlite(writer) => {
-                let mut write = $crate::store::sql::writer::SqliteWrite::lock(writer).await?;
-                let $conn = write.connection();
-                $body
-            }
-            $crate::store::Writer::Postgres($conn) => {
-                $crate::store::sql::database::pg_bounded($conn, async { $body }).await
-            }
-        }
-    };
-}
-pub(crate) use on_writer;
-
 /// Starts a PostgreSQL transaction that holds the referral-graph lock until it ends, so that
 /// checks made inside it (cycle, inviter already set) stay true until commit. PostgreSQL's row
 /// locks do not cover rows a statement only reads, so even one statement needs it there.
