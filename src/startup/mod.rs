@@ -257,6 +257,7 @@ fn with_rest(grpc: Routes, config: &Config) -> Routes {
     Routes::from(
         grpc.into_axum_router()
             .reset_fallback()
+            .merge(crate::rest::docs_router())
             .fallback_service(rest),
     )
 }

@@ -1,6 +1,6 @@
 //! REST/JSON on the gRPC port, at the seed's URLs: every RPC, over HTTP/1.1 and h2, through the
 //! same auth, limits and metrics as native gRPC, with errors as google.rpc.Status JSON.
-mod client;
+pub mod client;
 mod cookie;
 mod errors;
 

@@ -26,8 +26,7 @@ pub struct Answer {
     /// The JSON body (`Value::Null` when the body is not JSON; `text` has it then, for the
     /// failure message).
     pub json: Value,
-    #[allow(dead_code)]
-    text: String,
+    pub text: String,
 }
 
 impl Answer {
