@@ -1,4 +1,5 @@
-//! Generates the gRPC code and the descriptor set that reflection serves.
+//! Generates the gRPC code, the descriptor set that reflection serves, and the OpenAPI
+//! document of the REST API (`src/rest/openapi/`).
 //!
 //! `protox` compiles the .proto files in pure Rust, so no system `protoc` is needed. Source info
 //! is kept in the descriptor set so that the comments in auth.proto show through reflection.
@@ -19,6 +20,20 @@ use std::{env, path::PathBuf};
 #[allow(dead_code)]
 mod http_rule;
 
+/// The OpenAPI document, from the same rules and the files below, which the server reads too.
+#[path = "src/rest/openapi/mod.rs"]
+mod openapi;
+
+#[path = "src/rest/http_status.rs"]
+mod http_status;
+
+#[path = "src/grpc/credentials.rs"]
+mod credentials;
+
+#[path = "src/rest/browser_credentials.rs"]
+#[allow(dead_code)]
+mod browser_credentials;
+
 const ERROR_DETAILS: &[&str] = &["google/rpc/status.proto", "google/rpc/error_details.proto"];
 
 /// `google.api.http` (vendored unchanged from googleapis, as envoy-types ships them): the REST
@@ -36,7 +51,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for file in ERROR_DETAILS.iter().chain(&GOOGLE_API) {
         println!("cargo:rerun-if-changed=proto/{file}");
     }
-    println!("cargo:rerun-if-changed=src/rest/http_rule.rs");
+    for shared in [
+        "src/rest/http_rule.rs",
+        "src/rest/openapi",
+        "src/rest/http_status.rs",
+        "src/grpc/credentials.rs",
+        "src/rest/browser_credentials.rs",
+    ] {
+        println!("cargo:rerun-if-changed={shared}");
+    }
 
     let mut compiler = protox::Compiler::new(["proto"])?;
     compiler
@@ -47,10 +70,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.open_file(file)?;
     }
 
-    // A rule the server could not route fails the build here, naming the RPC.
-    http_rule::rpc_routes(&compiler.descriptor_pool())?;
+    // A rule the server could not route fails the build here, naming the RPC (and so does a
+    // call the document cannot describe).
+    let pool = compiler.descriptor_pool();
+    http_rule::rpc_routes(&pool)?;
+    let document = openapi::document(&pool, env!("CARGO_PKG_VERSION"))?;
 
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("openapi.json"),
+        serde_json::to_vec_pretty(&document)?,
+    )?;
     std::fs::write(
         out_dir.join("phoneauth_descriptor.bin"),
         compiler.encode_file_descriptor_set(),

@@ -7,21 +7,14 @@ use std::{
 
 use tower::{Layer, Service};
 
+use super::credentials::AUTHENTICATED_METHODS;
 use crate::{
     auth::Auth,
     domain::{AuthError, Caller, SessionToken},
 };
 
-/// RPCs that need a session; every other path passes through untouched.
-const AUTHENTICATED_METHODS: &[&str] = &[
-    "/phoneauth.v1.AuthService/GetProfile",
-    "/phoneauth.v1.AuthService/SetInviter",
-    "/phoneauth.v1.AuthService/Logout",
-    "/phoneauth.v1.AuthService/LogoutAll",
-    "/phoneauth.v1.AuthService/ListUsers",
-];
-
-/// Whether a call to `path` must carry a session.
+/// Whether a call to `path` must carry a session (the list is shared with build.rs, which
+/// documents it).
 pub fn requires_session(path: &str) -> bool {
     AUTHENTICATED_METHODS.contains(&path)
 }

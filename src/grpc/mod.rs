@@ -5,6 +5,7 @@ mod auth_layer;
 mod client_addr;
 mod codec;
 mod convert;
+mod credentials;
 mod deadline;
 mod ext_authz;
 mod introspection;

@@ -8,10 +8,9 @@ use std::sync::Arc;
 
 use tonic::metadata::MetadataMap;
 
+use super::credentials::SERVICE_METHODS;
+pub use super::credentials::SERVICE_TOKEN_HEADER;
 use crate::{config::ServiceTokens, domain::AuthError};
-
-/// The metadata entry that carries a service token.
-pub const SERVICE_TOKEN_HEADER: &str = "x-service-token";
 
 /// Calls by services, labelled by the calling service's name (from SERVICE_TOKENS, or
 /// `rejected` when no credential matched) and method.
@@ -32,6 +31,13 @@ pub fn authenticate_service(
     metadata: &MetadataMap,
     method: &'static str,
 ) -> Result<Arc<str>, AuthError> {
+    // The OpenAPI document marks the methods of SERVICE_METHODS as taking a service credential.
+    debug_assert!(
+        SERVICE_METHODS
+            .iter()
+            .any(|path| path.ends_with(&format!("/{method}"))),
+        "{method} authenticates services but is not in credentials::SERVICE_METHODS"
+    );
     let mut values = metadata.get_all(SERVICE_TOKEN_HEADER).iter();
     let (value, another) = (values.next(), values.next().is_some());
     // Two entries (a proxy's and a client's) leave it unclear whose call this is.

@@ -10,7 +10,7 @@ use prost_reflect::{DynamicMessage, SerializeOptions};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use super::descriptor_pool;
+use super::{descriptor_pool, http_status::http_status_of};
 
 /// The proto3 JSON mapping, with every field present: a REST client reads `"invitedBy": ""`
 /// and `"referralCount": "0"` rather than having to know the defaults.
@@ -25,24 +25,10 @@ pub fn json(message: &DynamicMessage) -> http::Response<Body> {
     respond(StatusCode::OK, out.into_inner())
 }
 
-/// The HTTP status a gRPC code answers with (the grpc-gateway table, with FAILED_PRECONDITION
-/// as 412 rather than 400 so a client can tell a referral rule from bad input).
+/// The HTTP status a gRPC code answers with (the table in `http_status.rs`, which the OpenAPI
+/// document is written from too).
 pub fn http_status(code: Code) -> StatusCode {
-    match code {
-        Code::Ok => StatusCode::OK,
-        Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
-        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-        Code::PermissionDenied => StatusCode::FORBIDDEN,
-        Code::NotFound => StatusCode::NOT_FOUND,
-        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
-        Code::FailedPrecondition => StatusCode::PRECONDITION_FAILED,
-        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-        Code::Cancelled => StatusCode::from_u16(499).expect("499 is a valid status"),
-        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
-        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(http_status_of(code as i32)).expect("the table holds valid statuses")
 }
 
 /// An error answer under the HTTP status of its code.
@@ -178,5 +164,19 @@ mod tests {
         for (code, http) in pairs {
             assert_eq!(http_status(code).as_u16(), http, "{code:?}");
         }
+    }
+
+    #[test]
+    fn the_shared_table_is_indexed_by_code_number() {
+        for (number, (name, _)) in super::super::http_status::GRPC_CODES.iter().enumerate() {
+            let code = Code::from(i32::try_from(number).unwrap());
+            // `InvalidArgument` for `INVALID_ARGUMENT`.
+            let debug = format!("{code:?}");
+            assert!(
+                name.replace('_', "").eq_ignore_ascii_case(&debug),
+                "{name} at {number} is {debug}"
+            );
+        }
+        assert_eq!(http_status_of(99), 500);
     }
 }

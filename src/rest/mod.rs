@@ -4,14 +4,21 @@
 //! [`RestApi`] finds the RPC ([`route_table`]), reads the request message from JSON or the query
 //! string (`json_in`), takes a browser's session cookie (`session_cookie`), makes the call in
 //! process through the gRPC stack (`grpc_call`) and answers JSON (`answer`).
+//!
+//! [`docs_router`] serves the API docs page and the OpenAPI document build.rs writes from the
+//! same rules (`openapi/`, which only build.rs compiles).
 mod answer;
+mod browser_credentials;
+mod docs;
 mod grpc_call;
 pub mod http_rule;
+mod http_status;
 mod json_in;
 mod route_table;
 mod service;
 pub mod session_cookie;
 
+pub use docs::docs_router;
 pub use service::{RestApi, RestSettings};
 
 use std::sync::LazyLock;

@@ -24,17 +24,17 @@ use crate::{
     grpc::ERROR_DOMAIN,
 };
 
-pub const SESSION_COOKIE: &str = "phoneauth_session";
-pub const CSRF_COOKIE: &str = "phoneauth_csrf";
-pub const CSRF_HEADER: &str = "x-csrf-token";
-/// Sent by a login that wants the session as a cookie; its value is `cookie`.
-pub const DELIVERY_HEADER: &str = "x-session-delivery";
+pub use super::browser_credentials::{
+    COOKIE_DELIVERY, CSRF_COOKIE, CSRF_HEADER, DELIVERY_HEADER, SESSION_COOKIE,
+};
 
 /// Whether a login asked for its session as a cookie.
 pub fn wants_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get(DELIVERY_HEADER)
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cookie"))
+    headers.get(DELIVERY_HEADER).is_some_and(|value| {
+        value
+            .as_bytes()
+            .eq_ignore_ascii_case(COOKIE_DELIVERY.as_bytes())
+    })
 }
 
 /// Turns the session cookie into the `authorization` header the auth layer reads, after the

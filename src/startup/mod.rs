@@ -258,6 +258,7 @@ fn with_rest(grpc: Routes, config: &Config) -> Routes {
         grpc.into_axum_router()
             .reset_fallback()
             .merge(crate::page::page_router())
+            .merge(crate::rest::docs_router())
             .fallback_service(rest),
     )
 }

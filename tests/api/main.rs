@@ -26,6 +26,7 @@ mod profile_cache;
 mod proxy;
 mod request_code;
 mod rest;
+mod rest_docs;
 mod safe_defaults;
 mod service_clients;
 mod set_inviter;
