@@ -14,13 +14,12 @@ use super::{descriptor_pool, http_status::http_status_of};
 
 /// The proto3 JSON mapping, with every field present: a REST client reads `"invitedBy": ""`
 /// and `"referralCount": "0"` rather than having to know the defaults.
-const JSON: SerializeOptions = SerializeOptions::new().skip_default_fields(false);
+const JSON: SerializeOptions = super::json_out::OPTIONS;
 
 /// 200 with `message` as JSON.
 pub fn json(message: &DynamicMessage) -> http::Response<Body> {
-    let mut out = serde_json::Serializer::new(Vec::with_capacity(256));
-    message
-        .serialize_with_options(&mut out, &JSON)
+    let mut out = serde_json::Serializer::new(Vec::with_capacity(1024));
+    serde::Serialize::serialize(&super::json_out::Json(message), &mut out)
         .expect("a decoded message serializes to JSON");
     respond(StatusCode::OK, out.into_inner())
 }

@@ -14,6 +14,7 @@ mod grpc_call;
 pub mod http_rule;
 mod http_status;
 mod json_in;
+mod json_out;
 mod route_table;
 mod service;
 pub mod session_cookie;
