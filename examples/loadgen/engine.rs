@@ -182,10 +182,12 @@ pub async fn closed(
                         w.completed += 1;
                         w.last_end = Some(end);
                         let _ = w.hist.record((end - sent).as_micros().max(1) as u64);
-                        if let Err(status) = result {
-                            w.errors += 1;
-                            w.first_error.get_or_insert_with(|| status_line(&status));
-                        }
+                    }
+                    // Errors count whenever they happen: a scenario that fails only during
+                    // the warm-up (a limit, a spent pool) must not read as a clean 0 rps.
+                    if let Err(status) = result {
+                        w.errors += 1;
+                        w.first_error.get_or_insert_with(|| status_line(&status));
                     }
                 }
                 w

@@ -201,6 +201,9 @@ fn server_env(spec: &ServerSpec, addr: SocketAddr) -> Vec<(String, String)> {
         ("REQUEST_CODE_PER_IP_PER_MINUTE", "1000000000".into()),
         ("VERIFY_CODE_PER_IP_BURST", "1000000000".into()),
         ("VERIFY_CODE_PER_IP_PER_MINUTE", "1000000000".into()),
+        ("SET_INVITER_PER_IP_BURST", "1000000000".into()),
+        ("SET_INVITER_PER_IP_PER_MINUTE", "1000000000".into()),
+        ("SET_INVITER_PER_USER", "1000000".into()),
         ("SMS_BUDGET_PER_WINDOW", "1000000000".into()),
         ("SERVICE_TOKENS", service_tokens()),
     ];

@@ -171,6 +171,10 @@ impl<'a> Bench<'a> {
         }
         eprintln!("  {name:<32} peak {}", peak.summary());
         let rate = peak.rps() / 2.0;
+        if rate < 1.0 {
+            // Nothing completed in the window (the errors say why): no rate to halve.
+            return Measured { peak, half: None };
+        }
         let left = pool.saturating_sub(peak.issued);
         let half = engine::open(
             &self.load,
