@@ -45,7 +45,7 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
     let in_5_min = clock.now() + 300_000_000;
     let in_30_days = clock.now() + 30 * 86_400_000_000;
 
-    let codes = MokaCodeStore::new(MAX_ENTRIES, clock.clone());
+    let codes = MokaCodeStore::new(MAX_ENTRIES, Duration::from_secs(300), clock.clone());
     for i in 0..n {
         let code = PendingCode {
             digest: digest(i),
@@ -68,7 +68,8 @@ pub async fn run(n: u64) -> anyhow::Result<Vec<(String, f64)>> {
         &mut results,
     )?;
 
-    let sessions = MokaSessionStore::new(MAX_ENTRIES, clock.clone());
+    let sessions =
+        MokaSessionStore::new(MAX_ENTRIES, Duration::from_secs(30 * 86_400), clock.clone());
     for i in 0..n {
         let session = Session {
             user_id: i as i64 + 1,

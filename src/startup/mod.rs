@@ -66,7 +66,11 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
             tracing::info!(services = ?names, "services that may call SessionService and Check");
         }
     }
-    let stores = stores::connect(&config.stores, &config.clock).await?;
+    let lifetimes = stores::Lifetimes {
+        code: config.code_ttl,
+        session: config.session_ttl,
+    };
+    let stores = stores::connect(&config.stores, lifetimes, &config.clock).await?;
     let sms: Arc<dyn SmsSender> = match &config.sms_provider {
         SmsProvider::Console => {
             tracing::warn!(

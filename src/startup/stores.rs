@@ -26,7 +26,17 @@ pub(super) struct Stores {
     pub user_cache: Option<UserCache>,
 }
 
-pub(super) async fn connect(config: &StoresConfig, clock: &Clock) -> anyhow::Result<Stores> {
+/// How long codes and sessions live: the single-node stores free them that long after writing.
+pub(super) struct Lifetimes {
+    pub code: Duration,
+    pub session: Duration,
+}
+
+pub(super) async fn connect(
+    config: &StoresConfig,
+    lifetimes: Lifetimes,
+    clock: &Clock,
+) -> anyhow::Result<Stores> {
     let deadline = Instant::now() + config.startup_timeout;
     let db = retry("the database", deadline, || {
         Database::connect(
@@ -53,8 +63,16 @@ pub(super) async fn connect(config: &StoresConfig, clock: &Clock) -> anyhow::Res
             writer,
             db,
             redis: None,
-            codes: Arc::new(MokaCodeStore::new(MAX_STORE_ENTRIES, clock.clone())),
-            sessions: Arc::new(MokaSessionStore::new(MAX_STORE_ENTRIES, clock.clone())),
+            codes: Arc::new(MokaCodeStore::new(
+                MAX_STORE_ENTRIES,
+                lifetimes.code,
+                clock.clone(),
+            )),
+            sessions: Arc::new(MokaSessionStore::new(
+                MAX_STORE_ENTRIES,
+                lifetimes.session,
+                clock.clone(),
+            )),
             limits: Arc::new(MokaRateLimits::new(MAX_STORE_ENTRIES, clock.clone())),
         });
     };

@@ -267,9 +267,10 @@ pub(super) async fn memory(opts: &Opts, report: &mut Report) -> anyhow::Result<(
     );
     report.store_memory(&String::from_utf8(output.stdout)?, per_store);
     report.target(Target::at_most(
-        "RSS with 1,000,000 live sessions + 1,000,000 pending codes (moka)",
+        "RSS with 1,000,000 live sessions + 1,000,000 pending codes (moka), with their per-phone logs",
         extrapolated,
-        600.0,
+        // Issue #13's target (issue #5 had 600 MB, before moka was kept for codes and sessions).
+        1000.0,
         "MB",
         &if n == 1_000_000 {
             "measured at 1,000,000 of each".to_string()

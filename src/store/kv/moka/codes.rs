@@ -1,9 +1,11 @@
 //! Pending codes on a single node: a moka cache whose entries expire at their own deadline.
+use std::time::Duration;
+
 use async_trait::async_trait;
 use moka::{ops::compute::Op, sync::Cache};
 
 use super::{
-    expiry::{Expires, deadline_cache},
+    expiry::{Expires, ttl_cache},
     packed::phone_key,
 };
 use crate::{
@@ -25,9 +27,11 @@ pub struct MokaCodeStore {
 }
 
 impl MokaCodeStore {
-    pub fn new(max_entries: u64, clock: Clock) -> Self {
+    /// `ttl`: how long a code lives (CODE_TTL_SECONDS); moka frees it that long after its last
+    /// write.
+    pub fn new(max_entries: u64, ttl: Duration, clock: Clock) -> Self {
         Self {
-            cache: deadline_cache(max_entries, clock.clone()),
+            cache: ttl_cache(max_entries, ttl),
             clock,
         }
     }
@@ -92,7 +96,7 @@ mod tests {
         PendingCode {
             digest: Digest([byte; 32]),
             attempts_left: 5,
-            expires_at: clock.after(std::time::Duration::from_secs(300)),
+            expires_at: clock.after(Duration::from_secs(300)),
         }
     }
 
@@ -101,10 +105,10 @@ mod tests {
     #[test]
     fn expired_codes_leave_the_count_when_expired_entries_are_removed() {
         let clock = Clock::manual();
-        let store = MokaCodeStore::new(1_000, clock.clone());
+        let store = MokaCodeStore::new(1_000, Duration::from_millis(20), clock.clone());
         for n in 0..100u32 {
             let code = PendingCode {
-                expires_at: clock.after(std::time::Duration::from_millis(20)),
+                expires_at: clock.after(Duration::from_millis(20)),
                 ..pending(1, &clock)
             };
             futures::executor::block_on(store.put(&format!("+7912{n:07}"), code)).unwrap();
@@ -113,7 +117,7 @@ mod tests {
         assert_eq!(store.entry_count(), Some(100));
         // moka expires entries on its own monotonic timer, which only real time moves, and its
         // timer wheel's finest level spans about a second.
-        std::thread::sleep(std::time::Duration::from_millis(1300));
+        std::thread::sleep(Duration::from_millis(1300));
         store.remove_expired();
         assert_eq!(store.entry_count(), Some(0), "the count went stale");
     }
@@ -123,7 +127,11 @@ mod tests {
     #[test]
     fn a_resend_racing_a_wrong_guess_is_never_undone() {
         let clock = Clock::manual();
-        let store = Arc::new(MokaCodeStore::new(1_000, clock.clone()));
+        let store = Arc::new(MokaCodeStore::new(
+            1_000,
+            Duration::from_secs(300),
+            clock.clone(),
+        ));
         let (old, new, wrong) = (pending(1, &clock), pending(2, &clock), Digest([9; 32]));
         for round in 0..2_000 {
             let phone = format!("+7912{round:07}");

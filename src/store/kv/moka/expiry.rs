@@ -1,49 +1,30 @@
-//! Per-entry expiry for moka caches: each value carries its own wall-clock deadline.
-use std::time::{Duration, Instant};
+//! Expiry for the single-node stores: every value carries its own wall-clock deadline, which
+//! readers check (so expiry is exact, on the service's `Clock`, which tests move). moka only
+//! frees the memory, a fixed time after each write.
+use std::time::Duration;
 
-use moka::Expiry;
-
-use crate::domain::{Clock, UnixMicros};
+use crate::domain::UnixMicros;
 
 /// A value that knows when it stops being valid.
 pub trait Expires {
     fn expires_at(&self) -> UnixMicros;
 }
 
-/// Expires every entry at its own `expires_at`, on insert and on every replacement alike, so a
-/// fresh code or an updated try counter never inherits or resets another deadline.
-pub struct AtDeadline(Clock);
-
-impl<K, V: Expires> Expiry<K, V> for AtDeadline {
-    fn expire_after_create(&self, _: &K, value: &V, _: Instant) -> Option<Duration> {
-        Some(remaining(&self.0, value))
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &K,
-        value: &V,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(remaining(&self.0, value))
-    }
-}
-
-/// A moka cache bounded to `max_entries` whose entries expire at their own deadline, as read on
-/// `clock`. moka evicts on its own monotonic timer; readers still compare the deadline with
-/// `clock`, which makes expiry exact (and lets tests move time).
-pub fn deadline_cache<K, V>(max_entries: u64, clock: Clock) -> moka::sync::Cache<K, V>
+/// A moka cache bounded to `max_entries` that drops each entry `ttl` after its last write.
+///
+/// One time-to-live for the whole cache, not a deadline per entry (moka's `Expiry`): every
+/// value in a store lives as long as the store's setting (a code CODE_TTL_SECONDS, a session
+/// SESSION_TTL_SECONDS), and a per-entry deadline cost ~30 B more per entry in moka's timer
+/// wheel, 60 MB at a million codes and a million sessions (docs/performance.md). A write (a
+/// wrong guess spending a try) restarts the entry's time: the memory of a code may outlive its
+/// deadline by up to one TTL, never the code itself, which readers judge by its deadline.
+pub fn ttl_cache<K, V>(max_entries: u64, ttl: Duration) -> moka::sync::Cache<K, V>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
-    V: Expires + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
 {
     moka::sync::Cache::builder()
         .max_capacity(max_entries)
-        .expire_after(AtDeadline(clock))
+        .time_to_live(ttl.max(Duration::from_millis(1)))
         .build()
-}
-
-fn remaining(clock: &Clock, value: &impl Expires) -> Duration {
-    Duration::from_micros(value.expires_at().saturating_sub(clock.now()).max(0) as u64)
 }

@@ -5,11 +5,13 @@
 //! forger must still hit a live session's key without the secret (about 2^-108 per guess with
 //! a million sessions live), and two sessions share a key with probability ~2^-128 per pair.
 //! Half the key bytes in moka and in the LogoutAll index, a million times over.
+use std::time::Duration;
+
 use async_trait::async_trait;
 use moka::sync::Cache;
 
 use super::{
-    expiry::{Expires, deadline_cache},
+    expiry::{Expires, ttl_cache},
     packed::PackedSession,
     session_index::SessionIndex,
 };
@@ -33,9 +35,10 @@ pub struct MokaSessionStore {
 }
 
 impl MokaSessionStore {
-    pub fn new(max_entries: u64, clock: Clock) -> Self {
+    /// `ttl`: how long a session lives (SESSION_TTL_SECONDS).
+    pub fn new(max_entries: u64, ttl: Duration, clock: Clock) -> Self {
         Self {
-            cache: deadline_cache(max_entries, clock.clone()),
+            cache: ttl_cache(max_entries, ttl),
             by_user: SessionIndex::default(),
             clock,
         }
@@ -107,7 +110,11 @@ mod tests {
     #[test]
     fn a_session_created_while_logout_all_runs_does_not_escape_the_next_one() {
         let clock = Clock::manual();
-        let store = Arc::new(MokaSessionStore::new(10_000, clock.clone()));
+        let store = Arc::new(MokaSessionStore::new(
+            10_000,
+            Duration::from_secs(60),
+            clock.clone(),
+        ));
         for round in 0..2_000u32 {
             let user = i64::from(round);
             let digest = Digest([0; 32]).with_suffix(round);
