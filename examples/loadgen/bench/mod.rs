@@ -271,10 +271,17 @@ impl<'a> Bench<'a> {
         Ok(std::mem::take(&mut *sink.lock().expect("sink")))
     }
 
-    /// Logs each phone in once (untimed), then issues each a new code: a pool of repeat logins.
-    async fn issue_repeat_codes(&self, phones: Arc<Vec<String>>) -> anyhow::Result<Vec<Pending>> {
-        let first = self.issue_codes(phones.clone()).await?;
-        self.log_in(first, false).await?;
+    /// A code for each phone; with `after_a_login`, each phone first logs in once (untimed), so
+    /// that the codes make a pool of repeat logins.
+    async fn codes_for(
+        &self,
+        phones: Arc<Vec<String>>,
+        after_a_login: bool,
+    ) -> anyhow::Result<Vec<Pending>> {
+        if after_a_login {
+            let first = self.issue_codes(phones.clone()).await?;
+            self.log_in(first, false).await?;
+        }
         self.issue_codes(phones).await
     }
 
