@@ -7,6 +7,7 @@
 #   scripts/bench.sh --only sqlite --duration 3   # options go to `loadgen bench`
 #   scripts/bench.sh --only services --duration 3 # Introspect and ext_authz Check (issue #14)
 #   scripts/bench.sh --only web --duration 3      # GetProfile over REST and gRPC-Web (issue #12)
+#   scripts/bench.sh --only peer --duration 3     # beside better-auth (issue #13; needs node)
 #
 # Environment:
 #   BENCH_PG_URL     PostgreSQL URL whose user may create databases
@@ -18,6 +19,8 @@
 #   BENCH_SERVER_ENV extra server settings, e.g. "DB_MAX_CONNECTIONS=4"
 #   BENCH_SERVER_BIN another server binary to measure (e.g. a build with a proposed change)
 #   CARGO_TARGET_DIR as for cargo (default ./target)
+#   BENCH_PEER_DIR   the peer's harness (default ../shared/peers/better-auth); its section runs
+#                    where it and `node` are present and says why not elsewhere
 # Only 127.0.0.1 is called; every run is bounded in time and calls. Nothing is asserted: the
 # table reports, the test suite (`cargo test`) has no timed assertions.
 set -euo pipefail
@@ -65,6 +68,15 @@ if [ "$PG_URL" != none ]; then
   fi
 fi
 
+PEER_ARGS=()
+PEER_DIR="${BENCH_PEER_DIR:-$PWD/../shared/peers/better-auth}"
+if [ -f "$PEER_DIR/bench.sh" ]; then
+  PEER_ARGS=(--peer-dir "$(cd "$PEER_DIR" && pwd)")
+  have node || echo "bench: node is not installed: the peer section will say it was skipped" >&2
+else
+  echo "bench: no peer harness at $PEER_DIR: the peer section is skipped" >&2
+fi
+
 PERF_ARGS=()
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
   have perf || apt_install linux-perf
@@ -80,7 +92,8 @@ echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 taskset -c 1 "$TARGET/release/examples/loadgen" bench \
   --server-bin "${BENCH_SERVER_BIN:-$TARGET/release/phone-auth}" --server-cpu 0 --load-cpu 1 \
   --dir "$DIR" --out "$DIR/results.md" --memory-entries "$MEMORY_ENTRIES" \
-  ${PG_ARGS[@]+"${PG_ARGS[@]}"} ${PERF_ARGS[@]+"${PERF_ARGS[@]}"} "$@"
+  ${PG_ARGS[@]+"${PG_ARGS[@]}"} ${PERF_ARGS[@]+"${PERF_ARGS[@]}"} \
+  ${PEER_ARGS[@]+"${PEER_ARGS[@]}"} "$@"
 
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
   for data in "$DIR"/perf/*.data; do
@@ -99,6 +112,7 @@ previous=
 for arg in "$@"; do
   if [ "$previous" = --only ] && [ "$arg" = services ]; then MARK=bench-services; fi
   if [ "$previous" = --only ] && [ "$arg" = web ]; then MARK=bench-web; fi
+  if [ "$previous" = --only ] && [ "$arg" = peer ]; then MARK=bench-peer; fi
   previous=$arg
 done
 BEGIN="<!-- $MARK:begin (written by scripts/bench.sh; edits inside are overwritten) -->"

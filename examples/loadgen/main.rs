@@ -8,7 +8,7 @@
 //!               [--pg-url postgres://…] [--out FILE] [--duration 5] [--warmup 1]
 //!               [--connections 8] [--streams 32] [--main-users 200000]
 //!               [--small-users 10000] [--big-users 1000000] [--memory-entries 1000000]
-//!               [--only sqlite,services,postgres,scale,memory] [--perf-dir DIR]
+//!               [--only sqlite,services,web,postgres,scale,memory,peer] [--peer-dir DIR] [--perf-dir DIR]
 //! loadgen sweep --server-bin … [--rates 1000,5000,10000]   (latency against rate, ad hoc)
 //! loadgen store-memory [--n 1000000]   (bytes per entry of each in-memory store)
 //! loadgen raw-insert --db URL [--pool 8] [--concurrency 64] [--rows N] [--seconds S]
@@ -121,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
                     .get("only")
                     .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect()),
                 perf_dir: args.get("perf-dir").map(PathBuf::from),
+                peer_dir: args.get("peer-dir").map(PathBuf::from),
             };
             if command == "sweep" {
                 let rates = args

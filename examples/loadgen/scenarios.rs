@@ -148,6 +148,27 @@ pub fn verify_code(
     })
 }
 
+/// A whole login of a new user: RequestCode for `phones[base + i]`, then VerifyCode with the
+/// code the console sender answered; fails unless the user was created.
+pub fn full_login(phones: Arc<Vec<String>>, base: u64) -> Op {
+    op(move |channel, i| {
+        let phone = phones[(base + i) as usize].clone();
+        async move {
+            let mut client = AuthServiceClient::new(channel);
+            let request = RequestCodeRequest {
+                phone_number: phone.clone(),
+            };
+            let sent = client.request_code(request).await?.into_inner();
+            let request = VerifyCodeRequest {
+                phone_number: phone,
+                verification_code: sent.debug_code,
+            };
+            let login = client.verify_code(request).await?.into_inner();
+            expect(login.created, "a new phone's login did not create its user")
+        }
+    })
+}
+
 /// SetInviter for the caller `callers[base + i]`, naming a seeded user picked from
 /// `inviters` (user ids) by a hash of i.
 pub fn set_inviter(callers: Arc<Vec<Bearer>>, base: u64, inviters: std::ops::Range<u64>) -> Op {

@@ -16,6 +16,7 @@ use phone_auth::proto::{
     RequestCodeRequest, VerifyCodeRequest, auth_service_client::AuthServiceClient,
 };
 
+mod peer;
 mod scale;
 mod services;
 mod sweep;
@@ -59,6 +60,8 @@ pub struct Opts {
     pub only: Option<HashSet<String>>,
     /// Record a perf profile of the server during each peak run into this folder.
     pub perf_dir: Option<PathBuf>,
+    /// The peer's harness (`peer` section; `../shared/peers/better-auth`).
+    pub peer_dir: Option<PathBuf>,
 }
 
 /// Calls left in flight at most by the open loop.
@@ -110,6 +113,13 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
     }
     if wanted("memory") {
         scale::memory(&opts, &mut report).await.context("memory")?;
+        report.write(&opts.out)?;
+    }
+    if wanted("peer") {
+        match &opts.peer_dir {
+            Some(dir) => peer::peer(&opts, dir, &mut report).await.context("peer")?,
+            None => report.note("The peer: skipped (no --peer-dir)."),
+        }
     }
     report.finish();
     report.write(&opts.out)?;
