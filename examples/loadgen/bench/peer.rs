@@ -23,6 +23,8 @@ const UNCACHED_CHECKS_TARGET: f64 = 30.0;
 struct Peer {
     flows: f64,
     session_checks: f64,
+    /// Its versions line and every RESULT line, for the report.
+    lines: Vec<String>,
 }
 
 pub(super) async fn peer(opts: &Opts, peer_dir: &Path, report: &mut Report) -> anyhow::Result<()> {
@@ -35,6 +37,7 @@ pub(super) async fn peer(opts: &Opts, peer_dir: &Path, report: &mut Report) -> a
         rps
     };
     let mut b = Bench::start(opts, &spec(opts, "peer", url)).await?;
+    b.check(report, "SQLite").await;
     let with_cache = session_checks(&b, "GetProfile (cache on)").await?;
     let probe_phones = b.new_phones(3000);
     let probe = b.probe(scenarios::full_login(probe_phones, 0), 3000).await;
@@ -88,6 +91,11 @@ pub(super) async fn peer(opts: &Opts, peer_dir: &Path, report: &mut Report) -> a
     for (what, ours, theirs, target) in rows {
         report.target(Target::ratio(what, ours, theirs, "/s", "/s", target));
     }
+    report.note(&format!(
+        "The peer's own output (`{}`): {}",
+        peer_dir.join("bench.sh").display(),
+        peer.lines.join("; ")
+    ));
     Ok(())
 }
 
@@ -144,8 +152,19 @@ fn run_peer(dir: &Path) -> anyhow::Result<Peer> {
     let flows = rate("flows:", "flows/s").context("no flows RESULT line")?;
     let session_checks = rate("get-session", "req/s").context("no get-session RESULT line")?;
     eprintln!("  better-auth: {flows:.1} flows/s, get-session {session_checks:.1} req/s");
+    let lines = stdout
+        .lines()
+        .filter(|line| line.starts_with("RESULT ") || line.starts_with("versions:"))
+        .map(|line| {
+            format!(
+                "`{}`",
+                line.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect();
     Ok(Peer {
         flows,
         session_checks,
+        lines,
     })
 }
