@@ -23,7 +23,7 @@ use envoy_types::{
 };
 use tonic::{Code, Request, Response, Status};
 
-use super::{auth_layer::bearer_token, service_auth::authenticate_service};
+use super::{auth_layer::bearer_token, service_auth::ServiceGate};
 use crate::{
     auth::Auth,
     config::ServiceTokens,
@@ -38,12 +38,15 @@ pub const USER_PHONE_HEADER: &str = "x-user-phone";
 #[derive(Clone)]
 pub struct AuthorizationApi {
     auth: Auth,
-    services: ServiceTokens,
+    services: ServiceGate,
 }
 
 impl AuthorizationApi {
     pub fn new(auth: Auth, services: ServiceTokens) -> Self {
-        Self { auth, services }
+        Self {
+            auth,
+            services: ServiceGate::new(services, "Check"),
+        }
     }
 }
 
@@ -53,7 +56,7 @@ impl Authorization for AuthorizationApi {
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
-        authenticate_service(&self.services, request.metadata(), "Check")?;
+        self.services.authenticate(request.metadata())?;
         let http = request
             .get_ref()
             .attributes

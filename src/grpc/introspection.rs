@@ -2,7 +2,7 @@
 //! calling service, parses the token, asks [`Auth::introspect`] and converts the answer.
 use tonic::{Request, Response, Status};
 
-use super::{convert::timestamp, service_auth::authenticate_service};
+use super::{convert::timestamp, service_auth::ServiceGate};
 use crate::{
     auth::{ActiveSession, Auth},
     config::ServiceTokens,
@@ -14,12 +14,15 @@ use crate::{
 #[derive(Clone)]
 pub struct SessionApi {
     auth: Auth,
-    services: ServiceTokens,
+    services: ServiceGate,
 }
 
 impl SessionApi {
     pub fn new(auth: Auth, services: ServiceTokens) -> Self {
-        Self { auth, services }
+        Self {
+            auth,
+            services: ServiceGate::new(services, "Introspect"),
+        }
     }
 }
 
@@ -29,7 +32,7 @@ impl SessionService for SessionApi {
         &self,
         request: Request<pb::IntrospectRequest>,
     ) -> Result<Response<pb::IntrospectResponse>, Status> {
-        let service = authenticate_service(&self.services, request.metadata(), "Introspect")?;
+        let service = self.services.authenticate(request.metadata())?;
         // A malformed token is answered like an unknown one: inactive, not INVALID_ARGUMENT.
         let active = match SessionToken::parse(&request.get_ref().session_token) {
             Ok(token) => self.auth.introspect(&token).await?,
