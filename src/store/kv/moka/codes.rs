@@ -1,25 +1,17 @@
-//! Pending codes on a single node: a moka cache whose entries expire at their own deadline.
+//! Pending codes on a single node: a moka cache; each code carries its deadline, which `check`
+//! judges, and moka frees it one CODE_TTL_SECONDS after its last write.
 use std::time::Duration;
 
 use async_trait::async_trait;
 use moka::{ops::compute::Op, sync::Cache};
 
-use super::{
-    expiry::{Expires, ttl_cache},
-    packed::phone_key,
-};
+use super::{expiry::ttl_cache, packed::phone_key};
 use crate::{
-    domain::{AuthError, Clock, Digest, UnixMicros},
+    domain::{AuthError, Clock, Digest},
     store::{CodeCheck, CodeStore, PendingCode},
 };
 
-impl Expires for PendingCode {
-    fn expires_at(&self) -> UnixMicros {
-        self.expires_at
-    }
-}
-
-/// The single-node store: a moka cache whose entries expire at their own deadline.
+/// The single-node store.
 pub struct MokaCodeStore {
     /// Keyed by the phone's digits as an integer (no heap block per key).
     cache: Cache<u64, PendingCode>,

@@ -10,21 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use moka::sync::Cache;
 
-use super::{
-    expiry::{Expires, ttl_cache},
-    packed::PackedSession,
-    session_index::SessionIndex,
-};
+use super::{expiry::ttl_cache, packed::PackedSession, session_index::SessionIndex};
 use crate::{
-    domain::{AuthError, Clock, Digest, UnixMicros, UserId},
+    domain::{AuthError, Clock, Digest, UserId},
     store::{Session, SessionStore},
 };
-
-impl Expires for PackedSession {
-    fn expires_at(&self) -> UnixMicros {
-        self.expires_at
-    }
-}
 
 /// The single-node store. Sessions die with the process; use the Redis store to keep them.
 pub struct MokaSessionStore {
