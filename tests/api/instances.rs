@@ -138,9 +138,7 @@ async fn a_redis_outage_answers_unavailable_and_the_service_recovers_by_itself()
         return;
     }
     let mut backing = Backing::fresh().await;
-    let (redis_url, prefix) = backing.redis.clone().expect("TEST_REDIS_URL is set");
-    let (proxy, redis_url) = Proxy::in_front_of(&redis_url).await;
-    backing.redis = Some((redis_url, prefix));
+    let proxy = Proxy::before_redis(&mut backing).await;
     let app = TestApp::spawn_on(backing, &OUTAGE_VARS).await;
     let user = app.login(&phone(1)).await;
 
@@ -179,8 +177,7 @@ async fn a_database_outage_answers_unavailable_and_loses_nothing() {
         return;
     }
     let mut backing = Backing::fresh().await;
-    let (proxy, database_url) = Proxy::in_front_of(&backing.database_url).await;
-    backing.database_url = database_url;
+    let proxy = Proxy::before_database(&mut backing).await;
     let app = TestApp::spawn_on(backing.clone(), &OUTAGE_VARS).await;
     let inviter = app.login(&phone(1)).await;
     let user = app.login(&phone(2)).await;
@@ -222,8 +219,7 @@ async fn start_up_waits_for_a_database_that_is_down() {
         return;
     }
     let mut backing = Backing::fresh().await;
-    let (proxy, database_url) = Proxy::in_front_of(&backing.database_url).await;
-    backing.database_url = database_url;
+    let proxy = Proxy::before_database(&mut backing).await;
     proxy.cut();
     let starting = tokio::spawn(TestApp::spawn_on(
         backing,

@@ -56,8 +56,7 @@ async fn introspect_answers_from_the_session_alone() {
         return;
     }
     let mut backing = Backing::fresh().await;
-    let (proxy, database_url) = Proxy::in_front_of(&backing.database_url).await;
-    backing.database_url = database_url;
+    let proxy = Proxy::before_database(&mut backing).await;
     let app = spawn_on_for_services(
         backing,
         &[("USER_CACHE_MB", "0"), ("DB_ACQUIRE_TIMEOUT_SECONDS", "1")],

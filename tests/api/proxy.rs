@@ -9,6 +9,8 @@ use tokio::{
     sync::watch,
 };
 
+use crate::helpers::Backing;
+
 /// What the proxy does with traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -101,10 +103,25 @@ impl Proxy {
 
 impl Proxy {
     /// A proxy in front of the server `url` names, and the URL that reaches it through the proxy.
-    pub async fn in_front_of(url: &str) -> (Self, String) {
+    async fn in_front_of(url: &str) -> (Self, String) {
         let proxy = Self::start(authority(url)).await;
         let url = via(url, proxy.addr);
         (proxy, url)
+    }
+
+    /// A proxy in front of `backing`'s database, which `backing` now reaches through it.
+    pub async fn before_database(backing: &mut Backing) -> Self {
+        let (proxy, url) = Self::in_front_of(&backing.database_url).await;
+        backing.database_url = url;
+        proxy
+    }
+
+    /// A proxy in front of `backing`'s Redis, which `backing` now reaches through it.
+    pub async fn before_redis(backing: &mut Backing) -> Self {
+        let (url, prefix) = backing.redis.clone().expect("TEST_REDIS_URL is set");
+        let (proxy, url) = Self::in_front_of(&url).await;
+        backing.redis = Some((url, prefix));
+        proxy
     }
 }
 

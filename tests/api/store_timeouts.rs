@@ -31,9 +31,7 @@ async fn with_redis_blackholed_each_call_fails_unavailable_within_the_redis_time
         return;
     }
     let mut backing = Backing::fresh().await;
-    let (redis_url, prefix) = backing.redis.clone().expect("TEST_REDIS_URL is set");
-    let (proxy, redis_url) = Proxy::in_front_of(&redis_url).await;
-    backing.redis = Some((redis_url, prefix));
+    let proxy = Proxy::before_redis(&mut backing).await;
     let app = TestApp::spawn_on(backing, &[("REDIS_TIMEOUT_SECONDS", "1")]).await;
     let user = app.login(&phone(1)).await;
     let bound = Duration::from_secs(1) + MARGIN;
@@ -79,8 +77,7 @@ async fn a_query_running_when_postgres_goes_silent_fails_unavailable_within_its_
     }
     let mut backing = Backing::fresh().await;
     let real_url = backing.database_url.clone();
-    let (proxy, database_url) = Proxy::in_front_of(&real_url).await;
-    backing.database_url = database_url;
+    let proxy = Proxy::before_database(&mut backing).await;
     // Long enough that the statement timeout alone would end the wait, if its answer came.
     let app = TestApp::spawn_on(backing, &[("DB_ACQUIRE_TIMEOUT_SECONDS", "1")]).await;
     let inviter = app.login(&phone(1)).await;
