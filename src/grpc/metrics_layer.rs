@@ -282,27 +282,12 @@ fn code_of_http_status(status: http::StatusCode) -> Code {
     }
 }
 
-/// The canonical upper-snake name of a status code, as Prometheus users expect.
+/// The canonical upper-snake name of a status code, as Prometheus users expect: the names of
+/// the one table of gRPC codes (`rest/http_status.rs`, held to tonic's numbering by a test).
 fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
+    crate::rest::http_status::GRPC_CODES
+        .get(code as usize)
+        .map_or("UNKNOWN", |(name, _)| name)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ mod browser_credentials;
 mod docs;
 mod grpc_call;
 pub mod http_rule;
-mod http_status;
+pub(crate) mod http_status;
 mod json_in;
 mod json_out;
 mod route_table;
