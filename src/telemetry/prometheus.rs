@@ -6,7 +6,10 @@
 //! atomic add when nothing scrapes; the text exposition is served on METRICS_ADDR
 //! (`GET /metrics`) only when that is set. One recorder serves the whole process, so several
 //! in-process servers (tests) share it.
-use std::{net::SocketAddr, sync::OnceLock};
+use std::{
+    net::SocketAddr,
+    sync::{Mutex, OnceLock},
+};
 
 use anyhow::Context;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -37,6 +40,11 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the process-wide recorder (once) and returns the handle that renders it.
 fn handle() -> anyhow::Result<&'static PrometheusHandle> {
+    // Two servers built at once in one process (the tests do) both found no handle and both
+    // installed; the second install fails ("a recorder after the metrics system was already
+    // initialized"). One installer at a time.
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(handle) = HANDLE.get() {
         return Ok(handle);
     }
