@@ -2,6 +2,8 @@
 //! pool, on SQLite or PostgreSQL with the same statements. Plain queries, no cache: the
 //! profile cache is a wrapper in front (`store::cached_users`).
 mod database;
+mod group_commit;
+mod linker;
 #[cfg(test)]
 mod query_plans;
 mod referral_links;

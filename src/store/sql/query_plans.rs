@@ -3,7 +3,8 @@
 //! here rather than at a million users.
 use super::{
     Database,
-    referral_links::{DIAGNOSE, LINK, REFERRALS_AFTER},
+    linker::{DIAGNOSE, LINK},
+    referral_links::REFERRALS_AFTER,
     users::{INSERT_USERS, RETURNING_NEW_USER, USER_BY_ID, USERS_AFTER, USERS_BY_PHONES},
 };
 

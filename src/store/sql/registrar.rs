@@ -1,115 +1,76 @@
-//! Find-or-register by group commit. Every login that is not answered from the profile cache
-//! comes here with its phone; one task takes whatever calls have queued (up to [`MAX_BATCH`])
-//! and settles them all in one transaction: one multi-row `INSERT … ON CONFLICT DO NOTHING`,
-//! one read of the phones that already had a user, one commit. Each caller is answered after
-//! the commit that holds its row, so an acknowledged registration is durable (the SIGKILL test
-//! in tests/api/crash.rs holds us to it). Nothing waits to fill a batch: while one commits,
-//! the next calls queue, so a batch is as large as the load makes it and a lone call goes alone.
+//! Find-or-register by group commit (`group_commit.rs`). Every login that is not answered from
+//! the profile cache comes here with its phone; a batch is settled in one transaction: one
+//! multi-row `INSERT … ON CONFLICT DO NOTHING`, one read of the phones that already had a user,
+//! one commit. Each caller is answered after the commit that holds its row, so an acknowledged
+//! registration is durable (the SIGKILL test in tests/api/crash.rs holds us to it).
 //!
 //! A call used to be a read by phone on the pool, then an INSERT through the writer with its
 //! own commit; SQLite commits one transaction at a time, so the commit per user was the floor.
 use std::collections::{HashMap, HashSet};
 
 use sqlx::QueryBuilder;
-use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    database::db_error,
+    group_commit::{GroupCommit, Settling},
     rows::UserRow,
     users::{INSERT_USERS, RETURNING_NEW_USER, USERS_BY_PHONES},
     writer::{SqliteWrite, Writer},
 };
 use crate::domain::{AuthError, InviteCode, UnixMicros, User};
 
-/// Calls settled in one transaction at most (3 parameters each, far below either database's
-/// limit on a statement's parameters).
-const MAX_BATCH: usize = 256;
 /// Rounds of fresh invite codes before a phone gives up; with 31^6 codes a collision is rare.
 const INVITE_CODE_ATTEMPTS: usize = 8;
 
 type Answer = Result<(User, bool), AuthError>;
 
+/// A phone to find or register, at `now`.
 struct Call {
     phone: String,
     now: UnixMicros,
-    reply: oneshot::Sender<Answer>,
 }
 
 /// The queue to the registration task. Cheap to clone; the task ends with the last clone.
 #[derive(Clone)]
 pub struct Registrar {
-    calls: mpsc::Sender<Call>,
+    group: GroupCommit<Call, (User, bool)>,
 }
 
 impl Registrar {
     /// Starts the task that writes through `writer`. Needs a Tokio runtime.
     pub fn start(writer: Writer) -> Self {
-        let (calls, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(settle_batches(queue, writer));
-        Self { calls }
+        Self {
+            group: GroupCommit::start(writer, settle_batch),
+        }
     }
 
     /// The user with `phone`, registered at `now` if new; the flag says whether this call
     /// created them. Calls for one phone, in one batch or not, create one user.
     pub async fn find_or_register(&self, phone: &str, now: UnixMicros) -> Answer {
-        let (reply, answer) = oneshot::channel();
         let call = Call {
             phone: phone.to_owned(),
             now,
-            reply,
         };
-        self.calls.send(call).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.group.call(call).await
     }
 }
 
-fn stopped() -> AuthError {
-    db_error(sqlx::Error::PoolClosed)
-}
-
-async fn settle_batches(mut queue: mpsc::Receiver<Call>, writer: Writer) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let calls: Vec<(&str, UnixMicros)> =
-            batch.iter().map(|c| (c.phone.as_str(), c.now)).collect();
-        let settled = settle(&writer, &calls).await;
-        drop(calls);
-        match settled {
-            Ok(mut users) => {
-                for call in batch.drain(..) {
-                    let answer = match users.get_mut(&call.phone) {
-                        Some((user, created)) => {
-                            // The first call for a phone takes "created"; any other in the
-                            // batch finds the user it made.
-                            Ok((user.clone(), std::mem::take(created)))
-                        }
-                        None => Err(AuthError::Internal(anyhow::anyhow!(
-                            "no free invite code after {INVITE_CODE_ATTEMPTS} attempts"
-                        ))),
-                    };
-                    let _ = call.reply.send(answer);
-                }
-            }
-            Err(error) => {
-                let error = db_error(error);
-                for call in batch.drain(..) {
-                    let _ = call.reply.send(Err(copy_of(&error)));
-                }
-            }
-        }
-    }
-}
-
-/// Every caller in a failed batch gets the failure; the log gets its cause chain from each.
-fn copy_of(error: &AuthError) -> AuthError {
-    let cause = anyhow::anyhow!("{error:#}");
-    match error {
-        AuthError::Unavailable { what, .. } => AuthError::Unavailable {
-            what,
-            source: cause,
-        },
-        _ => AuthError::Internal(cause),
-    }
+fn settle_batch<'a>(writer: &'a Writer, calls: &'a [Call]) -> Settling<'a, (User, bool)> {
+    Box::pin(async move {
+        let phones: Vec<(&str, UnixMicros)> =
+            calls.iter().map(|c| (c.phone.as_str(), c.now)).collect();
+        let mut users = settle(writer, &phones).await?;
+        Ok(calls
+            .iter()
+            .map(|call| match users.get_mut(&call.phone) {
+                // The first call for a phone takes "created"; any other in the batch finds the
+                // user it made.
+                Some((user, created)) => Ok((user.clone(), std::mem::take(created))),
+                None => Err(AuthError::Internal(anyhow::anyhow!(
+                    "no free invite code after {INVITE_CODE_ATTEMPTS} attempts"
+                ))),
+            })
+            .collect())
+    })
 }
 
 /// One transaction for `calls`: the users by phone, with whether this batch created them.
