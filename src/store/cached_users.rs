@@ -40,6 +40,7 @@ impl CachedUsers {
     ) -> Result<(User, bool), AuthError> {
         if let Some(cache) = &self.cache
             && let Some(profile) = cache.user_id(phone).and_then(|id| cache.profile(id))
+            && *profile.user.phone_number == *phone
         {
             return Ok((profile.user.clone(), false));
         }

@@ -6,6 +6,7 @@
 //! - `cached_users`: the SQL stores read through that cache, which is all the use cases see.
 mod cached_users;
 mod kv;
+mod phone_index;
 pub(crate) mod sql;
 mod user_cache;
 

@@ -13,6 +13,7 @@ use std::{
 
 use moka::sync::Cache;
 
+use super::phone_index::PhoneIndex;
 use crate::domain::{Page, Referral, User, UserId};
 
 /// A user with the first page of their referrals, as read from the database.
@@ -29,7 +30,7 @@ const ENTRY_OVERHEAD: u32 = 400;
 /// The first profile pages by user id, and user ids by phone.
 pub struct UserCache {
     profiles: Cache<UserId, Arc<CachedProfile>>,
-    ids_by_phone: Cache<Box<str>, UserId>,
+    ids_by_phone: PhoneIndex,
     /// Rows cached per profile: requests for at most this many first referrals are served.
     page_size: u32,
     /// Bumped by every invalidation; a fill that started under an older generation may hold
@@ -39,8 +40,8 @@ pub struct UserCache {
 }
 
 impl UserCache {
-    /// A cache of about `max_bytes` in all (3/4 for profiles, 1/4 for phones), whose entries
-    /// live at most `ttl`.
+    /// A cache of about `max_bytes` in all (3/4 for profiles, 1/4 for phones), whose profiles
+    /// live at most `ttl` (a phone's id never changes).
     pub fn new(max_bytes: u64, ttl: Duration, page_size: u32) -> Self {
         Self {
             profiles: Cache::builder()
@@ -48,11 +49,7 @@ impl UserCache {
                 .weigher(|_, profile: &Arc<CachedProfile>| profile_weight(profile))
                 .time_to_live(ttl)
                 .build(),
-            ids_by_phone: Cache::builder()
-                .max_capacity(max_bytes / 4)
-                .weigher(phone_weight)
-                .time_to_live(ttl)
-                .build(),
+            ids_by_phone: PhoneIndex::new(max_bytes / 4),
             page_size,
             generation: Mutex::new(0),
         }
@@ -66,13 +63,15 @@ impl UserCache {
         self.profiles.get(&id)
     }
 
+    /// The id of the user with `phone`, if remembered. The pair never changes; still, check
+    /// the phone of the profile found under the id before trusting it.
     pub(super) fn user_id(&self, phone: &str) -> Option<UserId> {
         self.ids_by_phone.get(phone)
     }
 
     /// Remembers a phone's user id; the pair never changes, so no generation is needed.
     pub(super) fn remember_phone(&self, phone: &str, id: UserId) {
-        self.ids_by_phone.insert(phone.into(), id);
+        self.ids_by_phone.insert(phone, id);
     }
 
     /// The generation to pass to [`UserCache::fill`]; read it *before* reading the database.
@@ -97,11 +96,6 @@ impl UserCache {
             self.profiles.invalidate(id);
         }
     }
-}
-
-#[allow(clippy::borrowed_box)] // the signature moka's weigher takes for a `Box<str>` key
-fn phone_weight(phone: &Box<str>, _: &UserId) -> u32 {
-    ENTRY_OVERHEAD + phone.len() as u32
 }
 
 fn profile_weight(profile: &CachedProfile) -> u32 {

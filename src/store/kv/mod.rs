@@ -9,6 +9,7 @@ mod sessions;
 
 pub use codes::{CodeCheck, CodeStore, PendingCode};
 pub use limits::{Admission, RateLimits};
+pub(crate) use moka::phone_key;
 pub use moka::{MokaCodeStore, MokaRateLimits, MokaSessionStore};
 pub use redis::{Redis, RedisCodeStore, RedisRateLimits, RedisSessionStore};
 pub use sessions::{Session, SessionStore};

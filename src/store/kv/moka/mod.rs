@@ -10,4 +10,5 @@ mod sessions;
 
 pub use codes::MokaCodeStore;
 pub use limits::MokaRateLimits;
+pub(crate) use packed::phone_key;
 pub use sessions::MokaSessionStore;
