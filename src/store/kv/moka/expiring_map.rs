@@ -1,7 +1,8 @@
 //! A sharded map whose entries carry their own deadline: the single-node home of the rate-limit
 //! counters. A moka entry costs ~420 B of bookkeeping (docs/performance.md) and a per-key
 //! compute takes microseconds; a counter here costs a 16-byte key and its value in a hash table
-//! slot, and an update is a short lock on one of 64 shards. Codes and sessions stay in moka.
+//! slot (32 B for a rate-limit counter, counter.rs; ~86 B per entry with the table's spare
+//! room), and an update is a short lock on one of 64 shards. Codes and sessions stay in moka.
 //!
 //! Keys are kept as 128 bits of two keyed hashes (SipHash under per-process random keys) rather
 //! than as strings: no allocation per key, and two keys collide with probability ~2^-128 per

@@ -4,7 +4,10 @@ use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
 
-use super::{expiring_map::ExpiringMap, expiry::Expires};
+use super::{
+    counter::{Bucket, Counter},
+    expiring_map::ExpiringMap,
+};
 use crate::{
     domain::{AuthError, Clock, UnixMicros},
     store::{
@@ -13,35 +16,12 @@ use crate::{
     },
 };
 
-#[derive(Clone, Debug)]
-enum Counter {
-    /// Times of the hits inside the window, oldest first.
-    Log {
-        /// Boxed, not a Vec: 8 bytes less in every slot and no spare capacity.
-        stamps: Box<[UnixMicros]>,
-        expires_at: UnixMicros,
-    },
-    Bucket {
-        tokens: f64,
-        at: UnixMicros,
-        expires_at: UnixMicros,
-    },
-}
-
 /// A fixed-window count. These serve service-wide budgets: a handful of hot keys, which a plain
 /// map under a mutex updates in nanoseconds where moka's per-key compute takes microseconds.
 #[derive(Clone, Copy, Debug, Default)]
 struct FixedWindow {
     window_start: UnixMicros,
     count: u32,
-}
-
-impl Expires for Counter {
-    fn expires_at(&self) -> UnixMicros {
-        match self {
-            Counter::Log { expires_at, .. } | Counter::Bucket { expires_at, .. } => *expires_at,
-        }
-    }
 }
 
 /// The single-node store: counters updated under their shard's lock.
@@ -76,12 +56,9 @@ impl RateLimits for MokaRateLimits {
             retry_after: Duration::ZERO,
         };
         self.counters.update(key, now, |entry| {
-            let mut stamps = match entry {
-                Some(Counter::Log { stamps, .. }) => stamps.into_vec(),
-                _ => Vec::with_capacity(1),
-            };
+            let mut stamps = entry.map(Counter::into_stamps).unwrap_or_default();
             // Kept for the longer of the two spans; the newest ones are the window's.
-            stamps.retain(|&t| t > now - window.max(gap));
+            stamps.retain(|&mut t| t > now - window.max(gap));
             let in_window = stamps
                 .iter()
                 .rev()
@@ -105,23 +82,14 @@ impl RateLimits for MokaRateLimits {
                 admission = Admission::Allowed { stamp };
             }
             let expires_at = stamps.last().map_or(now, |&last| last + window.max(gap));
-            let stamps = stamps.into_boxed_slice();
-            (Some(Counter::Log { stamps, expires_at }), ())
+            (Counter::log(stamps, expires_at), ())
         });
         Ok(admission)
     }
 
     async fn refund(&self, key: &str, stamp: UnixMicros) -> Result<(), AuthError> {
         self.counters.update(key, self.clock.now(), |entry| {
-            let next = match entry {
-                Some(Counter::Log { stamps, expires_at }) => {
-                    let stamps: Box<[_]> = stamps.iter().copied().filter(|&t| t != stamp).collect();
-                    // An emptied log carries nothing: free its entry now, not at expiry.
-                    (!stamps.is_empty()).then_some(Counter::Log { stamps, expires_at })
-                }
-                other => other,
-            };
-            (next, ())
+            (entry.and_then(|counter| counter.without(stamp)), ())
         });
         Ok(())
     }
@@ -173,10 +141,16 @@ impl RateLimits for MokaRateLimits {
             retry_after: Duration::ZERO,
         };
         self.counters.update(key, now, |entry| {
-            let (tokens, at) = match entry {
-                Some(Counter::Bucket { tokens, at, .. }) => (tokens, at),
-                _ => (burst, now),
+            // The bucket's heap block is reused: no allocation once a key has one.
+            let mut bucket = match entry {
+                Some(Counter::Bucket(bucket)) => bucket,
+                _ => Box::new(Bucket {
+                    tokens: burst,
+                    at: now,
+                    expires_at: now,
+                }),
             };
+            let (tokens, at) = (bucket.tokens, bucket.at);
             let mut tokens = (tokens + (now - at).max(0) as f64 * per_micro).min(burst);
             if tokens >= 1.0 {
                 tokens -= 1.0;
@@ -189,12 +163,12 @@ impl RateLimits for MokaRateLimits {
             }
             // Once full again the bucket carries no information: let it expire.
             let full_in = ((burst - tokens) / per_micro).ceil() as i64;
-            let bucket = Counter::Bucket {
+            *bucket = Bucket {
                 tokens,
                 at: now,
                 expires_at: now + full_in.max(1),
             };
-            (Some(bucket), ())
+            (Some(Counter::Bucket(bucket)), ())
         });
         Ok(admission)
     }

@@ -1,6 +1,7 @@
 //! The single-node key-value backend: moka caches whose entries expire at their own deadline.
 //! Everything here dies with the process.
 mod codes;
+mod counter;
 mod expiring_map;
 mod expiry;
 mod limits;

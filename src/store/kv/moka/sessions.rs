@@ -63,11 +63,14 @@ impl SessionStore for MokaSessionStore {
     }
 
     async fn revoke_all(&self, user: UserId) -> Result<u32, AuthError> {
+        let now = self.clock.now();
+        // The index keeps deadlines to the second, rounded up: the session's own deadline
+        // decides whether it was live, so one that ended a moment ago is not counted.
         let revoked = self
             .by_user
-            .take(user, self.clock.now())
+            .take(user, now)
             .iter()
-            .filter(|key| self.cache.remove(*key).is_some())
+            .filter(|key| self.cache.remove(*key).is_some_and(|s| s.expires_at > now))
             .count();
         Ok(u32::try_from(revoked).unwrap_or(u32::MAX))
     }
@@ -89,7 +92,7 @@ fn key(digest: &Digest) -> u128 {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Barrier};
+    use std::sync::{Arc, Barrier, atomic::AtomicI64};
 
     use futures::executor::block_on;
 
@@ -132,6 +135,29 @@ mod tests {
                 "round {round}: a session survived two LogoutAlls"
             );
         }
+    }
+
+    #[test]
+    fn logout_all_counts_only_the_sessions_still_live() {
+        // On a whole second, so that the first session's deadline is rounded up in the index.
+        let clock = Clock::Manual(Arc::new(AtomicI64::new(1_700_000_000_000_000)));
+        let store = MokaSessionStore::new(100, Duration::from_secs(60), clock.clone());
+        for (n, lasts) in [
+            (1, Duration::from_millis(500)),
+            (2, Duration::from_secs(60)),
+        ] {
+            let session = Session {
+                user_id: 5,
+                phone_number: "+79120000001".into(),
+                invite_code: None,
+                expires_at: clock.after(lasts),
+            };
+            block_on(store.create(Digest([0; 32]).with_suffix(n), session)).unwrap();
+        }
+        // The first ended 100 ms ago, inside the second the index rounds its deadline up to.
+        clock.advance(Duration::from_millis(600));
+        assert_eq!(block_on(store.revoke_all(5)).unwrap(), 1);
+        assert_eq!(block_on(store.revoke_all(5)).unwrap(), 0);
     }
 
     impl Digest {
