@@ -38,8 +38,12 @@ impl CachedUsers {
         phone: &str,
         now: UnixMicros,
     ) -> Result<(User, bool), AuthError> {
+        // A known phone: its profile from the cache, or read by id (no write) and cached.
+        // Anything unexpected (a profile under another phone, a read failing) falls through to
+        // the registrar, which settles it either way.
         if let Some(cache) = &self.cache
-            && let Some(profile) = cache.user_id(phone).and_then(|id| cache.profile(id))
+            && let Some(id) = cache.user_id(phone)
+            && let Ok(profile) = self.cached_profile(cache, id).await
             && *profile.user.phone_number == *phone
         {
             return Ok((profile.user.clone(), false));
@@ -162,5 +166,58 @@ impl CachedUsers {
         if let Some(cache) = &self.cache {
             cache.remember_phone(&user.phone_number, user.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The login of a phone whose profile is cached reads nothing from SQL: it still answers
+    /// once the database is closed.
+    #[tokio::test]
+    async fn a_repeat_login_is_answered_from_the_cache_without_sql() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
+        let db = Database::connect(&url, 2, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let writer = Writer::open(&db).await.unwrap();
+        let cache = UserCache::new(1 << 20, Duration::from_secs(600), 10);
+        let users = CachedUsers::new(db.clone(), writer.clone(), Some(cache));
+        let (first, created) = users.find_or_create("+79130000001", 1).await.unwrap();
+        assert!(created);
+        writer.close().await;
+        db.close().await;
+        let (again, created) = users.find_or_create("+79130000001", 2).await.unwrap();
+        assert!(!created);
+        assert_eq!(again, first);
+        assert!(
+            users.find_or_create("+79130000002", 2).await.is_err(),
+            "a phone the cache does not know needs the database"
+        );
+    }
+
+    /// A known phone whose profile left the cache is read by id, not registered again.
+    #[tokio::test]
+    async fn a_known_phone_without_a_cached_profile_is_read_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
+        let db = Database::connect(&url, 2, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let writer = Writer::open(&db).await.unwrap();
+        let cache = UserCache::new(1 << 20, Duration::from_secs(600), 10);
+        let users = CachedUsers::new(db.clone(), writer.clone(), Some(cache));
+        let (first, _) = users.find_or_create("+79130000001", 1).await.unwrap();
+        users.cache.as_ref().unwrap().invalidate(&[first.id]);
+        // The writer is closed: only a read can answer.
+        writer.close().await;
+        let (again, created) = users.find_or_create("+79130000001", 2).await.unwrap();
+        assert!(!created);
+        assert_eq!(again, first);
+        assert!(users.cache.as_ref().unwrap().profile(first.id).is_some());
     }
 }

@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use moka::sync::Cache;
+use moka::{policy::EvictionPolicy, sync::Cache};
 
 use super::phone_index::PhoneIndex;
 use crate::domain::{Page, Referral, User, UserId};
@@ -44,7 +44,12 @@ impl UserCache {
     /// live at most `ttl` (a phone's id never changes).
     pub fn new(max_bytes: u64, ttl: Duration, page_size: u32) -> Self {
         Self {
+            // Least recently used goes first. moka's default (TinyLFU) admits a new entry into
+            // a full cache only if it was asked for more often than the one it would evict, so
+            // once full it turned away the profiles of users who had just logged in: the ones
+            // their next calls ask for.
             profiles: Cache::builder()
+                .eviction_policy(EvictionPolicy::lru())
                 .max_capacity(max_bytes / 4 * 3)
                 .weigher(|_, profile: &Arc<CachedProfile>| profile_weight(profile))
                 .time_to_live(ttl)
