@@ -6,7 +6,7 @@
 //! ```text
 //! loadgen bench --server-bin target/release/phone-auth [--server-cpu 0] [--load-cpu 1] [--dir DIR]
 //!               [--pg-url postgres://…] [--out FILE] [--duration 5] [--warmup 1]
-//!               [--connections 8] [--streams 32] [--main-users 200000]
+//!               [--connections 8] [--streams 32] [--main-users 500000]
 //!               [--small-users 10000] [--big-users 1000000] [--memory-entries 1000000]
 //!               [--only sqlite,services,web,postgres,scale,memory,peer] [--peer-dir DIR] [--perf-dir DIR]
 //! loadgen sweep --server-bin … [--rates 1000,5000,10000]   (latency against rate, ad hoc)
@@ -113,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
                 duration: args.seconds("duration", 5.0)?,
                 connections: args.number("connections", 8)?,
                 streams: args.number("streams", 32)?,
-                main_users: args.number("main-users", 200_000)?,
+                main_users: args.number("main-users", 500_000)?,
                 small_users: args.number("small-users", 10_000)?,
                 big_users: args.number("big-users", 1_000_000)?,
                 memory_entries: args.number("memory-entries", 1_000_000)?,

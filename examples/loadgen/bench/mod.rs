@@ -186,6 +186,10 @@ impl<'a> Bench<'a> {
             return Measured { peak, half: None };
         }
         let left = pool.saturating_sub(peak.issued);
+        if left == 0 {
+            eprintln!("  {name:<32} half: skipped, the peak run spent the whole pool of {pool}");
+            return Measured { peak, half: None };
+        }
         let half = engine::open(
             &self.load,
             make(peak.issued),
@@ -352,7 +356,10 @@ impl<'a> Bench<'a> {
     /// Inputs for one [`Bench::measure`] of a call that consumes them, at a rate first probed
     /// for a second on `probe` inputs: enough for the peak window and the half-rate window.
     fn pool_for(&self, probe: &Stats) -> u64 {
-        let rate = probe.rps().max(100.0);
+        // Twice the probe's rate: a probe of a few thousand calls includes the ramp-up and can
+        // read at half the peak (repeat logins did, once the profile cache answered them), and
+        // a pool spent before the half-peak run leaves that row without a measurement.
+        let rate = 2.0 * probe.rps().max(100.0);
         let seconds = (self.opts.warmup + self.opts.duration).as_secs_f64() * 1.5
             + 0.5 * self.opts.duration.as_secs_f64() * 1.2;
         (rate * seconds) as u64 + 1000

@@ -176,11 +176,10 @@ pub(super) async fn sqlite_throughput(opts: &Opts, report: &mut Report) -> anyho
     let sqlite_users_per_second = m.peak.rps();
     report.throughput("VerifyCode, registering a new user", db, m, b.ceiling, None);
 
-    // VerifyCode of existing (seeded) users.
     // VerifyCode of existing (seeded) users: first logins since the server started (the user is
     // read in the registrar's batch), then users who logged in once before (untimed), whom
-    // the profile cache answers while it holds them (its phone index keeps ~40,000 phones at
-    // the default USER_CACHE_MB=64; past that they too are read in a batch).
+    // the profile cache answers while it holds them (~90,000 profiles and ~400,000 phones at
+    // the default USER_CACHE_MB=64; a known phone whose profile left is read by id).
     let mut next_seeded = FIRST_PLAIN;
     let m = existing_user_logins(&b, &mut next_seeded, opts.main_users, false).await?;
     report.throughput(
