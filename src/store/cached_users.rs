@@ -173,18 +173,13 @@ impl CachedUsers {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
+    use super::{super::sql::scratch, *};
 
     /// The login of a phone whose profile is cached reads nothing from SQL: it still answers
     /// once the database is closed.
     #[tokio::test]
     async fn a_repeat_login_is_answered_from_the_cache_without_sql() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
-        let db = Database::connect(&url, 2, Duration::from_secs(5))
-            .await
-            .unwrap();
-        let writer = Writer::open(&db).await.unwrap();
+        let (_dir, db, writer) = scratch::sqlite().await;
         let cache = UserCache::new(1 << 20, Duration::from_secs(600), 10);
         let users = CachedUsers::new(db.clone(), writer.clone(), Some(cache));
         let (first, created) = users.find_or_create("+79130000001", 1).await.unwrap();
@@ -203,12 +198,7 @@ mod tests {
     /// A known phone whose profile left the cache is read by id, not registered again.
     #[tokio::test]
     async fn a_known_phone_without_a_cached_profile_is_read_by_id() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
-        let db = Database::connect(&url, 2, Duration::from_secs(5))
-            .await
-            .unwrap();
-        let writer = Writer::open(&db).await.unwrap();
+        let (_dir, db, writer) = scratch::sqlite().await;
         let cache = UserCache::new(1 << 20, Duration::from_secs(600), 10);
         let users = CachedUsers::new(db.clone(), writer.clone(), Some(cache));
         let (first, _) = users.find_or_create("+79130000001", 1).await.unwrap();

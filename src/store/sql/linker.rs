@@ -163,22 +163,19 @@ fn refusal(diagnosis: Diagnosis, link: &Link) -> InviterChange {
 
 #[cfg(test)]
 mod tests {
-    use std::{sync::Arc, time::Duration};
+    use std::sync::Arc;
 
-    use super::super::{Database, Users};
-    use super::*;
+    use super::{
+        super::{Database, Users, scratch},
+        *,
+    };
 
     /// Links race in and across batches: pairs naming each other (A→B with B→A), and a user
     /// naming two inviters at once. Each pair gets exactly one link and one cycle refusal,
     /// each double-namer exactly one inviter, and every count matches the links made.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn racing_links_in_one_batch_see_each_other() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/l.db?mode=rwc", dir.path().display());
-        let db = Database::connect(&url, 2, Duration::from_secs(5))
-            .await
-            .unwrap();
-        let writer = Writer::open(&db).await.unwrap();
+        let (_dir, db, writer) = scratch::sqlite().await;
         let users = Users::new(db.clone(), writer.clone());
         let mut made = Vec::new();
         for n in 0..300 {

@@ -9,6 +9,8 @@ mod query_plans;
 mod referral_links;
 mod registrar;
 mod rows;
+#[cfg(test)]
+pub(crate) mod scratch;
 mod users;
 #[cfg(test)]
 mod wal_checkpoints;

@@ -145,21 +145,17 @@ async fn settle(
 
 #[cfg(test)]
 mod tests {
-    use std::{sync::Arc, time::Duration};
+    use std::sync::Arc;
 
-    use super::*;
+    use super::{super::scratch, *};
     use crate::store::Database;
 
     /// Calls for the same phones race (many land in one batch, some in the next): each phone
     /// gets one user, created by exactly one call, and every call sees that user.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn racing_calls_for_one_phone_create_one_user_in_or_across_batches() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/r.db?mode=rwc", dir.path().display());
-        let db = Database::connect(&url, 2, Duration::from_secs(5))
-            .await
-            .unwrap();
-        let registrar = Arc::new(Registrar::start(Writer::open(&db).await.unwrap()));
+        let (_dir, db, writer) = scratch::sqlite().await;
+        let registrar = Arc::new(Registrar::start(writer));
         let calls: Vec<_> = (0..400u32)
             .map(|n| {
                 let registrar = registrar.clone();

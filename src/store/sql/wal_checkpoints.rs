@@ -1,23 +1,17 @@
 //! The writer's background WAL checkpoints, tested here rather than in `writer.rs`: the test
 //! writes through [`Users`], which itself writes through the writer, and a test inside
 //! `writer.rs` would make the two files import each other.
-use std::time::Duration;
 
-use super::{Database, Users, Writer, writer::CHECKPOINT_INTERVAL};
+use super::{Users, scratch, writer::CHECKPOINT_INTERVAL};
 
 /// The writer never checkpoints, so without the background task the WAL would grow with
 /// every write. With it, the file stays near what one burst of writes needs.
 #[tokio::test]
 async fn the_wal_is_checkpointed_in_the_background_and_stops_growing() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("wal.db");
-    let url = format!("sqlite://{}?mode=rwc", file.display());
-    let db = Database::connect(&url, 2, Duration::from_secs(5))
-        .await
-        .unwrap();
-    let writer = Writer::open(&db).await.unwrap();
+    let (dir, db, writer) = scratch::sqlite().await;
     let users = Users::new(db.clone(), writer.clone());
-    let wal = || std::fs::metadata(dir.path().join("wal.db-wal")).map_or(0, |m| m.len());
+    let wal_file = dir.path().join(format!("{}-wal", scratch::FILE));
+    let wal = || std::fs::metadata(&wal_file).map_or(0, |m| m.len());
     let mut first_burst = 0;
     for burst in 0..8u64 {
         for n in 0..200 {
