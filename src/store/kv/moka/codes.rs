@@ -5,7 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use moka::{ops::compute::Op, sync::Cache};
 
-use super::{expiry::ttl_cache, packed::phone_key};
+use super::{
+    expiry::ttl_cache,
+    packed::{PackedCode, phone_key},
+};
 use crate::{
     domain::{AuthError, Clock, Digest},
     store::{CodeCheck, CodeStore, PendingCode},
@@ -14,7 +17,7 @@ use crate::{
 /// The single-node store.
 pub struct MokaCodeStore {
     /// Keyed by the phone's digits as an integer (no heap block per key).
-    cache: Cache<u64, PendingCode>,
+    cache: Cache<u64, PackedCode>,
     clock: Clock,
 }
 
@@ -37,7 +40,7 @@ impl CodeStore for MokaCodeStore {
         // by it (a wrong guess writing the old code back, a right one deleting the new code).
         self.cache
             .entry(phone_key(phone)?)
-            .and_compute_with(|_| Op::Put(code));
+            .and_compute_with(|_| Op::Put(PackedCode::pack(&code)));
         Ok(())
     }
 
@@ -50,7 +53,7 @@ impl CodeStore for MokaCodeStore {
             .and_compute_with(|entry| match entry.map(|e| e.into_value()) {
                 None => Op::Nop,
                 Some(pending) if pending.expires_at <= now => Op::Remove,
-                Some(pending) if pending.digest == digest => {
+                Some(pending) if pending.matches(&digest) => {
                     outcome = CodeCheck::Accepted;
                     Op::Remove
                 }

@@ -1,10 +1,43 @@
 //! Compact in-memory forms of what the single-node stores hold a million of: an E.164 number as
 //! the integer of its digits (E.164 has at most 15 digits and no leading zero, so the integer
-//! gives the number back exactly), and a session as 32 bytes with nothing on the heap.
+//! gives the number back exactly), a session as 32 bytes with nothing on the heap, and a
+//! pending code as 32 bytes.
+use subtle::ConstantTimeEq;
+
 use crate::{
-    domain::{AuthError, INVITE_CODE_LENGTH, InviteCode, UnixMicros, UserId},
-    store::Session,
+    domain::{AuthError, Digest, INVITE_CODE_LENGTH, InviteCode, UnixMicros, UserId},
+    store::{PendingCode, Session},
 };
+
+/// Bytes of a code's HMAC kept in memory: the first half. A wrong guess matches them by chance
+/// with probability 2^-128, and a phone has a handful of guesses per code.
+const CODE_DIGEST_BYTES: usize = 16;
+
+/// A pending code as the moka store keeps it: 32 bytes where a [`PendingCode`] is 48, which
+/// puts moka's entry for it in a smaller allocation class (~24 B less per code).
+#[derive(Clone, Copy, Debug)]
+pub struct PackedCode {
+    digest: [u8; CODE_DIGEST_BYTES],
+    pub attempts_left: u32,
+    pub expires_at: UnixMicros,
+}
+
+impl PackedCode {
+    pub fn pack(code: &PendingCode) -> Self {
+        let mut digest = [0; CODE_DIGEST_BYTES];
+        digest.copy_from_slice(&code.digest.0[..CODE_DIGEST_BYTES]);
+        Self {
+            digest,
+            attempts_left: code.attempts_left,
+            expires_at: code.expires_at,
+        }
+    }
+
+    /// Whether `digest` is this code's, compared in constant time.
+    pub fn matches(&self, digest: &Digest) -> bool {
+        self.digest.ct_eq(&digest.0[..CODE_DIGEST_BYTES]).into()
+    }
+}
 
 /// `+79130000001` as 79130000001.
 pub fn phone_key(e164: &str) -> Result<u64, AuthError> {
@@ -72,6 +105,22 @@ mod tests {
             };
             assert_eq!(PackedSession::pack(&session).unwrap().unpack(), session);
         }
+    }
+
+    #[test]
+    fn a_code_packs_into_32_bytes_and_matches_only_its_digest() {
+        assert_eq!(size_of::<PackedCode>(), 32);
+        let digest = Digest([7; 32]);
+        let code = PackedCode::pack(&PendingCode {
+            digest,
+            attempts_left: 5,
+            expires_at: 9,
+        });
+        assert!(code.matches(&digest));
+        let mut other = [7; 32];
+        other[15] = 8;
+        assert!(!code.matches(&Digest(other)));
+        assert_eq!((code.attempts_left, code.expires_at), (5, 9));
     }
 
     #[test]
