@@ -6,9 +6,9 @@
 //! before the call starts, so no handler runs.
 //!
 //! tonic still reads `grpc-timeout` outside every layer and would answer CANCELLED when it
-//! fires. This layer is called inside tonic's, and its timer is made first. So for the same
-//! duration it fires first (or at the same tick, when it is polled first), and tonic's never
-//! gets the chance.
+//! fires. This layer counts from [`CallArrived`], stamped before tonic's timer starts. So for
+//! the same duration it fires first (or at the same tick, when it is polled first), and tonic's
+//! never gets the chance.
 use std::{
     future::Future,
     pin::Pin,
@@ -16,8 +16,17 @@ use std::{
     time::Duration,
 };
 
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
+
+/// When the call reached the server's outermost layer: stamped by
+/// [`MetricsLayer`](super::MetricsLayer), whose `call` tonic makes before it starts its own
+/// `grpc-timeout` timer. A deadline counted from here fires on the same clock tick as tonic's or
+/// an earlier one, so the call is answered DEADLINE_EXCEEDED, never tonic's CANCELLED. A timer
+/// started in this layer's `call` instead (which the router may defer to the future's first
+/// poll) could land on the tick after tonic's: a deadline test failed so on a loaded machine.
+#[derive(Clone, Copy, Debug)]
+pub struct CallArrived(pub Instant);
 
 /// Adds [`DeadlineMiddleware`] with the server's own deadline.
 #[derive(Clone, Copy, Debug)]
@@ -67,7 +76,11 @@ where
             Some(client) => client.min(self.server_deadline),
             None => self.server_deadline,
         };
-        let sleep = tokio::time::sleep(deadline);
+        let arrived = request
+            .extensions()
+            .get::<CallArrived>()
+            .map_or_else(Instant::now, |arrived| arrived.0);
+        let sleep = tokio::time::sleep_until(arrived + deadline);
         let inner = (!deadline.is_zero()).then(|| self.inner.call(request));
         DeadlineFuture {
             inner,

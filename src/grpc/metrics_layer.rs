@@ -19,7 +19,7 @@ use prost::bytes::Buf;
 use tonic::{Code, Status};
 use tower::{Layer, Service};
 
-use super::web_status::WebStatus;
+use super::{deadline::CallArrived, web_status::WebStatus};
 use crate::telemetry::{RPC_DURATION, RPC_REQUESTS};
 
 /// Our service's path prefix; its methods are labelled by name.
@@ -105,7 +105,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // Before tonic starts its `grpc-timeout` timer (see CallArrived).
+        request
+            .extensions_mut()
+            .insert(CallArrived(tokio::time::Instant::now()));
         let measurement = label_of(&request).map(Measurement::start);
         MeasuredFuture {
             inner: self.inner.call(request),
